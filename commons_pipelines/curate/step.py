@@ -1,0 +1,47 @@
+"""The uniform step interface: a stream of Arrow record batches in, a stream out, removals counted by reason.
+
+A step subclasses `Step` and implements `process(batch)`, returning the batch to keep; rows it removes go
+through `self.reject(rows, reason)`, which counts them and hands them to the runner's quarantine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+
+import pyarrow as pa
+
+from ..stats import StageCount
+
+Reject = Callable[[str, pa.RecordBatch, str], None]
+
+
+class Step:
+    name: str = "step"
+
+    def __init__(self) -> None:
+        self.count = StageCount(self.name)
+        self._sink: Reject | None = None
+
+    def process(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        raise NotImplementedError
+
+    def reject(self, rows: pa.RecordBatch, reason: str) -> None:
+        if rows.num_rows:
+            self.count.removed[reason] += rows.num_rows
+            if self._sink:
+                self._sink(self.name, rows, reason)
+
+    def run(self, batches: Iterable[pa.RecordBatch], sink: Reject | None = None) -> Iterator[pa.RecordBatch]:
+        self._sink = sink
+        for batch in batches:
+            self.count.rows_in += batch.num_rows
+            out = self.process(batch)
+            self.count.rows_out += out.num_rows
+            if out.num_rows:
+                yield out
+
+
+def run_steps(steps: list[Step], batches: Iterable[pa.RecordBatch], sink: Reject | None = None) -> Iterator[pa.RecordBatch]:
+    for step in steps:
+        batches = step.run(batches, sink)
+    yield from batches

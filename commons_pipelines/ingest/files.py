@@ -1,0 +1,81 @@
+"""The `files` kind: dlt's filesystem listing, incremental by modification date, piped into our readers.
+
+Rows land in `records`, unparseable records in `_quarantine`. Both are merged with the delete-insert
+strategy keyed on `_source_file`, so a file that changed replaces its own rows and quarantine entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
+
+import dlt
+import pyarrow as pa
+from dlt.sources import DltResource, DltSource
+from dlt.sources.filesystem import filesystem
+
+from ..spec import SourceSpec
+from .readers import Quarantined, open_stream, read_file
+
+RECORDS = "records"
+QUARANTINE = "quarantine"
+QUARANTINE_SCHEMA = pa.schema([
+    ("_source_file", pa.string()), ("position", pa.string()), ("reason", pa.string()),
+    ("detail", pa.string()), ("raw", pa.string()), ("_retrieved_at", pa.timestamp("us", tz="UTC")),
+])
+
+
+def _bucket_and_glob(spec: SourceSpec) -> tuple[str, str]:
+    location, cfg = spec.files_location(), spec.files
+    if cfg.is_remote:
+        if cfg.glob == "*":
+            url = PurePosixPath(location.split("://", 1)[1])
+            return f"{location.split('://', 1)[0]}://{url.parent}", url.name
+        return location, cfg.glob
+    path = Path(location)
+    if path.is_file():
+        return str(path.parent), path.name
+    if not path.is_dir():
+        raise FileNotFoundError(f"{spec.origin}: field 'files.path': {location} does not exist")
+    return str(path), cfg.glob
+
+
+def _quarantine(rows: list[dict]):
+    return dlt.mark.with_table_name(pa.Table.from_pylist(rows, QUARANTINE_SCHEMA), QUARANTINE)
+
+
+def files_source(spec: SourceSpec) -> DltSource:
+    cfg = spec.files
+
+    def read(items) -> Iterator:
+        for item in items:
+            retrieved = datetime.now(timezone.utc)
+            name = item["relative_path"]
+            bad: list[dict] = []
+            with item.open(mode="rb", compression="disable") as raw:
+                for part in read_file(open_stream(raw, name, cfg.compression), name, cfg):
+                    if isinstance(part, Quarantined):
+                        bad.append({**part.as_row(), "_retrieved_at": retrieved})
+                        if len(bad) >= 5000:
+                            yield _quarantine(bad)
+                            bad = []
+                    elif isinstance(part, list):
+                        yield [{**r, "_source_file": name, "_retrieved_at": retrieved} for r in part]
+                    else:
+                        n = part.num_rows
+                        yield (part.append_column("_source_file", pa.array([name] * n, pa.string()))
+                                   .append_column("_retrieved_at", pa.array([retrieved] * n, pa.timestamp("us", tz="UTC"))))
+            if bad:
+                yield _quarantine(bad)
+
+    @dlt.source(name=spec.id, max_table_nesting=0)
+    def source() -> DltResource:
+        bucket, glob = _bucket_and_glob(spec)
+        listing = filesystem(bucket_url=bucket, file_glob=glob, fetch_file_info=cfg.is_remote,
+                             incremental=dlt.sources.incremental("modification_date"))
+        reader = dlt.transformer(read, name=RECORDS, merge_key="_source_file",
+                                 write_disposition={"disposition": "merge", "strategy": "delete-insert"})
+        return listing | reader
+
+    return source()

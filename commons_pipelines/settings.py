@@ -1,0 +1,47 @@
+"""Where things go, read from the environment once; every path has an embedded default under `.commons/`."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    target: str
+    publish_dir: Path
+    hf_endpoint: str
+    hub_namespace: str | None
+    timezone: str
+    max_shard_bytes: int
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.home / "warehouse"
+
+    @property
+    def curated_dir(self) -> Path:
+        return self.home / "curated"
+
+    @property
+    def dlt_dir(self) -> Path:
+        return self.home / "dlt"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        home = Path(env.get("COMMONS_HOME", ".commons")).absolute()
+        target = env.get("COMMONS_TARGET", "local")
+        if target not in ("local", "hub"):
+            raise ValueError(f"COMMONS_TARGET={target!r}: allowed values are 'local' and 'hub'")
+        return cls(
+            home=home,
+            target=target,
+            publish_dir=Path(env.get("COMMONS_PUBLISH_DIR", home / "published")).absolute(),
+            hf_endpoint=env.get("HF_ENDPOINT", "https://huggingface.co"),
+            hub_namespace=env.get("COMMONS_HUB_NAMESPACE") or None,
+            timezone=env.get("COMMONS_TIMEZONE", "UTC"),
+            max_shard_bytes=int(float(env.get("COMMONS_MAX_SHARD_MB", "500")) * 1_000_000),
+        )

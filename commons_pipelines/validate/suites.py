@@ -1,0 +1,103 @@
+"""Great Expectations suites built from a SourceSpec: the generic suite every source gets, and the declared one.
+
+GX takes seconds to import, so it is imported inside the functions that need it, never at module load.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from ..curate.normalize import column_name
+from ..curate.provenance import LICENCE, PROVENANCE_COLUMNS, ROW_SHA256
+from ..licences import OPEN_LICENCES
+from ..spec import SourceSpec, SpecError
+
+if TYPE_CHECKING:
+    import great_expectations as gx
+
+GENERIC, DECLARED = "generic", "declared"
+_COLUMN_ARGS = ("column", "column_A", "column_B")
+_COLUMN_LIST_ARGS = ("column_list", "column_set")
+
+
+def gx_context():
+    """The one ephemeral (in-memory, no files) GX data context of this process."""
+    gx_module()
+    return _context
+
+
+def gx_module():
+    """Import GX and make sure an ephemeral data context is active."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    global _context
+    if _context is None:
+        _context = gx.get_context(mode="ephemeral")
+        _context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return gx
+
+
+_context = None
+
+
+def required_columns(spec: SourceSpec) -> list[str]:
+    names = [column_name(c) for c in (*spec.primary_key, *spec.text_columns)]
+    return list(dict.fromkeys([*PROVENANCE_COLUMNS, *names]))
+
+
+def generic_suite(spec: SourceSpec) -> gx.ExpectationSuite:
+    gx = gx_module()
+    E = gx.expectations
+    suite = gx.ExpectationSuite(name=f"{spec.id}.{GENERIC}")
+    suite.add_expectation(E.ExpectTableRowCountToBeBetween(min_value=1))
+    for col in required_columns(spec):
+        suite.add_expectation(E.ExpectColumnValuesToNotBeNull(column=col))
+    suite.add_expectation(E.ExpectColumnValuesToBeUnique(column=ROW_SHA256))
+    suite.add_expectation(E.ExpectColumnValuesToBeInSet(column=LICENCE, value_set=sorted(OPEN_LICENCES)))
+    if spec.primary_key:
+        key = [column_name(c) for c in spec.primary_key]
+        suite.add_expectation(E.ExpectColumnValuesToBeUnique(column=key[0]) if len(key) == 1
+                              else E.ExpectCompoundColumnsToBeUnique(column_list=key))
+    return suite
+
+
+def _expectation_class(name: str):
+    return getattr(gx_module().expectations, "".join(part.capitalize() for part in name.split("_")), None)
+
+
+def declared_suite(spec: SourceSpec) -> gx.ExpectationSuite | None:
+    """The expectations written in the source YAML; an unknown name or bad argument names the file and field."""
+    if not spec.expectations:
+        return None
+    gx = gx_module()
+    suite = gx.ExpectationSuite(name=f"{spec.id}.{DECLARED}")
+    for i, exp in enumerate(spec.expectations):
+        field = f"expectations[{i}] ({exp.type})"
+        cls = _expectation_class(exp.type)
+        if cls is None:
+            raise SpecError(f"{spec.origin}: field '{field}': unknown Great Expectations expectation; "
+                            "see https://greatexpectations.io/expectations/ for the names")
+        kwargs = dict(exp.kwargs)
+        for arg in _COLUMN_ARGS:
+            if isinstance(kwargs.get(arg), str):
+                kwargs[arg] = column_name(kwargs[arg])
+        for arg in _COLUMN_LIST_ARGS:
+            if isinstance(kwargs.get(arg), list):
+                kwargs[arg] = [column_name(c) for c in kwargs[arg]]
+        try:
+            suite.add_expectation(cls(**kwargs))
+        except Exception as err:  # GX raises pydantic and its own errors for bad arguments
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise SpecError(f"{spec.origin}: field '{field}': invalid arguments {exp.kwargs}: {first}") from None
+    return suite
+
+
+def suites(spec: SourceSpec) -> dict[str, gx.ExpectationSuite]:
+    out = {GENERIC: generic_suite(spec)}
+    declared = declared_suite(spec)
+    if declared is not None:
+        out[DECLARED] = declared
+    return out
