@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 from enum import Enum
 from pathlib import Path
@@ -51,7 +52,10 @@ class CsvOptions(Strict):
             raise ValueError("a file without a header needs 'columns' (the column names, in order)")
         if self.columns and len(set(self.columns)) != len(self.columns):
             raise ValueError("'columns' has a name twice")
-        "".encode(self.encoding)  # LookupError names an unknown encoding
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError:
+            raise ValueError(f"unknown encoding {self.encoding!r} (write e.g. utf-8, latin-1, cp1252)") from None
         return self
 
 
@@ -65,6 +69,12 @@ class FilesConfig(Strict):
     @property
     def is_remote(self) -> bool:
         return self.path.startswith(("http://", "https://"))
+
+    @model_validator(mode="after")
+    def _remote_is_one_file(self) -> FilesConfig:
+        if self.is_remote and self.glob != "*":
+            raise ValueError("http(s) has no file listing: give one file's URL in 'path' and no 'glob'")
+        return self
 
 
 class Expectation(Strict):

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from pathlib import Path, PurePosixPath
+from urllib.parse import urlparse
 
 import dlt
+import fsspec
 import pyarrow as pa
+from dlt.common.storages.fsspec_filesystem import FileItem, FileItemDict, guess_mime_type
 from dlt.sources import DltResource, DltSource
 from dlt.sources.filesystem import filesystem
 
@@ -27,18 +31,25 @@ QUARANTINE_SCHEMA = pa.schema([
 
 
 def _bucket_and_glob(spec: SourceSpec) -> tuple[str, str]:
-    location, cfg = spec.files_location(), spec.files
-    if cfg.is_remote:
-        if cfg.glob == "*":
-            url = PurePosixPath(location.split("://", 1)[1])
-            return f"{location.split('://', 1)[0]}://{url.parent}", url.name
-        return location, cfg.glob
-    path = Path(location)
+    path = Path(spec.files_location())
     if path.is_file():
         return str(path.parent), path.name
-    if not path.is_dir():
-        raise FileNotFoundError(f"{spec.origin}: field 'files.path': {location} does not exist")
-    return str(path), cfg.glob
+    return str(path), spec.files.glob
+
+
+@dlt.resource(name="http_listing", primary_key="file_url")
+def http_file(url: str, incremental=dlt.sources.incremental("modification_date")):
+    """One file over http(s), which has no listing: its Last-Modified header is the modification date."""
+    fs = fsspec.filesystem("http")
+    info = fs.info(url)
+    modified = info.get("Last-Modified")
+    name = PurePosixPath(urlparse(url).path).name
+    item = FileItem(file_name=name, relative_path=name, file_url=url, mime_type=guess_mime_type(name)[0] or "",
+                    modification_date=parsedate_to_datetime(modified).astimezone(timezone.utc)
+                    if modified else datetime.now(timezone.utc))
+    if info.get("size") is not None:
+        item["size_in_bytes"] = int(info["size"])
+    yield [FileItemDict(item, fs)]
 
 
 def _quarantine(rows: list[dict]):
@@ -71,9 +82,12 @@ def files_source(spec: SourceSpec) -> DltSource:
 
     @dlt.source(name=spec.id, max_table_nesting=0)
     def source() -> DltResource:
-        bucket, glob = _bucket_and_glob(spec)
-        listing = filesystem(bucket_url=bucket, file_glob=glob, fetch_file_info=cfg.is_remote,
-                             incremental=dlt.sources.incremental("modification_date"))
+        if cfg.is_remote:
+            listing = http_file(spec.files_location())
+        else:
+            bucket, glob = _bucket_and_glob(spec)
+            listing = filesystem(bucket_url=bucket, file_glob=glob,
+                                 incremental=dlt.sources.incremental("modification_date"))
         reader = dlt.transformer(read, name=RECORDS, merge_key="_source_file",
                                  write_disposition={"disposition": "merge", "strategy": "delete-insert"})
         return listing | reader

@@ -17,6 +17,7 @@ from typing import BinaryIO
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..naming import fold_name
 from ..spec import FilesConfig
 
 CSV_BATCH_ROWS = 20_000
@@ -89,7 +90,7 @@ def read_csv(stream: BinaryIO, name: str, cfg: FilesConfig) -> Iterator[Item]:
             break
         except csv.Error as err:
             yield Quarantined(name, f"line {start}", "malformed_csv_row", str(err), "")
-            break
+            continue
         record += 1
         raw = delimiter.join(row)
         if _SURROGATE.search(raw):
@@ -111,7 +112,7 @@ _SURROGATE = re.compile("[\udc80-\udcff]")
 
 
 def _clean_names(names: list[str]) -> list[str]:
-    names = [n.strip().lstrip("\ufeff") or f"column_{i + 1}" for i, n in enumerate(names)]
+    names = [fold_name(n.strip().lstrip("\ufeff")) or f"column_{i + 1}" for i, n in enumerate(names)]
     return [n if names.index(n) == i else f"{n}_{i + 1}" for i, n in enumerate(names)]
 
 
@@ -137,7 +138,7 @@ def read_jsonl(stream: BinaryIO, name: str) -> Iterator[Item]:
         if not isinstance(value, dict):
             yield Quarantined(name, f"line {number}", "not_an_object", f"a JSON {type(value).__name__}", line.rstrip())
             continue
-        rows.append(value)
+        rows.append({fold_name(k): v for k, v in value.items()})
         if len(rows) >= JSONL_BATCH_ROWS:
             yield from _json_rows(rows)
             rows = []

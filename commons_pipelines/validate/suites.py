@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from ..curate.normalize import column_name
+from ..naming import column_name
 from ..curate.provenance import LICENCE, PROVENANCE_COLUMNS, ROW_SHA256
 from ..licences import OPEN_LICENCES
 from ..spec import SourceSpec, SpecError

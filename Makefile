@@ -1,0 +1,37 @@
+# Two commands do all set-up on a fresh clone: `make run` and `make test`. Only Python 3.11+, make and git needed.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
+export COMMONS_HOME ?= $(CURDIR)/.commons
+export DAGSTER_HOME ?= $(COMMONS_HOME)/dagster
+
+.PHONY: install run test ui catalog bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed")'
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+$(DAGSTER_HOME):
+	mkdir -p $@
+
+run: install $(DAGSTER_HOME)
+	$(BIN)/commons run
+
+test: install
+	HF_HUB_DISABLE_XET=1 $(BIN)/python -m pytest -q
+
+ui: install $(DAGSTER_HOME)
+	$(BIN)/dagster dev -w workspace.yaml
+
+catalog: install
+	$(BIN)/commons catalog
+
+clean:
+	rm -rf $(COMMONS_HOME)

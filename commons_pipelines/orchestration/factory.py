@@ -1,0 +1,159 @@
+"""The asset factory: each SourceSpec becomes raw -> curated -> published assets and blocking GX checks.
+
+Only wiring lives here: every stage is a plain function from ingest/, curate/, validate/ and publish/, and
+its counts are reported as asset metadata.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    AssetChecksDefinition,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    TableColumn,
+    TableRecord,
+    TableSchema,
+    asset,
+    asset_check,
+)
+from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
+from dagster_dlt.translator import DltResourceTranslatorData
+
+from ..curate.runner import curate, load_curated
+from ..ingest.files import files_source
+from ..ingest.warehouse import ingest_count, read_records
+from ..publish import publish
+from ..settings import Settings
+from ..spec import SourceSpec
+from ..stats import StageCount
+from ..validate.runner import record_verdict, run_suite, unvalidated
+from ..validate.suites import DECLARED, GENERIC, suites
+from .resources import Publisher, Warehouse
+
+
+def keys(spec: SourceSpec) -> tuple[AssetKey, AssetKey, AssetKey]:
+    return AssetKey(["raw", spec.id]), AssetKey(["curated", spec.id]), AssetKey(["published", spec.id])
+
+
+def suite_names(spec: SourceSpec) -> list[str]:
+    return [GENERIC, DECLARED] if spec.expectations else [GENERIC]
+
+
+def _tags(spec: SourceSpec) -> dict[str, str]:
+    return {"domain": spec.domain.value, "licence": spec.licence.lower().replace(".", "_")}
+
+
+def stage_table(stages: list[StageCount]) -> MetadataValue:
+    records = [TableRecord({"stage": s.stage, "rows_in": s.rows_in, "rows_out": s.rows_out,
+                            "removed": sum(s.removed.values()),
+                            "by_reason": ", ".join(f"{r}: {n}" for r, n in sorted(s.removed.items())) or "-"})
+               for s in stages]
+    schema = TableSchema([TableColumn("stage"), TableColumn("rows_in", "int"), TableColumn("rows_out", "int"),
+                          TableColumn("removed", "int"), TableColumn("by_reason")])
+    return MetadataValue.table(records, schema)
+
+
+def arrow_schema(schema: pa.Schema | None) -> MetadataValue:
+    return MetadataValue.table_schema(TableSchema([TableColumn(f.name, str(f.type)) for f in schema or []]))
+
+
+class _Translator(DagsterDltTranslator):
+    def __init__(self, spec: SourceSpec) -> None:
+        self.spec = spec
+
+    def get_asset_spec(self, data: DltResourceTranslatorData):
+        return super().get_asset_spec(data).replace_attributes(
+            key=keys(self.spec)[0], deps=[], group_name=self.spec.id, tags=_tags(self.spec),
+            description=f"{self.spec.title}: records as landed by dlt in the DuckDB warehouse "
+                        f"(kind `{self.spec.kind}`); unparseable records go to the `quarantine` table.")
+
+
+def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefinition], list[AssetChecksDefinition]]:
+    raw_key, curated_key, published_key = keys(spec)
+    default = Warehouse(warehouse_dir=str(settings.warehouse_dir), dlt_dir=str(settings.dlt_dir),
+                        curated_dir=str(settings.curated_dir))
+
+    @dlt_assets(dlt_source=files_source(spec), dlt_pipeline=default.pipeline(spec), name=f"ingest_{spec.id}",
+                dagster_dlt_translator=_Translator(spec))
+    def raw(context: AssetExecutionContext, dlt: DagsterDltResource, warehouse: Warehouse):
+        if spec.files and not spec.files.is_remote and not Path(spec.files_location()).exists():
+            raise Failure(f"{spec.origin}: field 'files.path': {spec.files_location()} does not exist")
+        yield from dlt.run(context=context, dlt_pipeline=warehouse.pipeline(spec))
+
+    @asset(key=curated_key, deps=[raw_key], group_name=spec.id, kinds={"parquet"}, tags=_tags(spec),
+           description=f"{spec.title}: curated rows (normalised names, provenance, exact duplicates removed).")
+    def curated(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+        db = warehouse.database(spec.id)
+        result = curate(spec, read_records(db), warehouse.curated(spec.id), ingest=ingest_count(db))
+        removed = {f"removed/{s.stage}/{reason}": n for s in result.stages for reason, n in s.removed.items()}
+        return MaterializeResult(metadata={
+            "dagster/row_count": result.rows,
+            "curation": result.id,
+            "path": MetadataValue.path(str(result.folder)),
+            "stages": stage_table(result.stages),
+            "dagster/column_schema": arrow_schema(result.schema).value,
+            **removed,
+        })
+
+    checks = [_suite_check(spec, name, curated_key) for name in suite_names(spec)]
+
+    @asset(key=published_key, deps=[curated_key], group_name=spec.id, kinds={"parquet", "huggingface"},
+           tags=_tags(spec), description=f"{spec.title}: versioned Parquet shards with a dataset card, "
+                                         f"published to {spec.publish.repo_id} (Hub) or the local folder.")
+    def published(context: AssetExecutionContext, warehouse: Warehouse, publisher: Publisher) -> MaterializeResult:
+        data = load_curated(warehouse.curated(spec.id))
+        problems = unvalidated(data, suite_names(spec))
+        if problems:
+            raise Failure(description=f"{spec.id}: not published, the current version stays live: "
+                                      + "; ".join(problems))
+        result = publish(spec, data.files, data.stages, publisher.make_target(),
+                         max_shard_bytes=publisher.max_shard_bytes)
+        context.log.info(f"{spec.id}: " + (f"published {result.version}" if result.changed
+                                            else f"unchanged, {result.version} stays current"))
+        return MaterializeResult(metadata={
+            "version": result.version,
+            "changed": result.changed,
+            "content_sha256": result.content_sha256,
+            "dagster/row_count": result.rows,
+            "shards": len(result.shards),
+            "location": result.location,
+            "stages": stage_table(data.stages),
+        })
+
+    return [raw, curated, published], checks
+
+
+def _suite_check(spec: SourceSpec, name: str, curated_key: AssetKey) -> AssetChecksDefinition:
+    what = ("rows > 0, provenance and key columns not null, row hash unique, licence open" if name == GENERIC
+            else "the expectations declared in the source YAML")
+
+    @asset_check(asset=curated_key, name=f"{name}_suite", blocking=True,
+                 description=f"Great Expectations, {name} suite: {what}. Blocks publishing when it fails.")
+    def check(warehouse: Warehouse) -> AssetCheckResult:
+        data = load_curated(warehouse.curated(spec.id))
+        result = run_suite(data, name, suites(spec)[name])
+        record_verdict(data, result)
+        return AssetCheckResult(
+            passed=result.success,
+            severity=AssetCheckSeverity.ERROR,
+            metadata={
+                "curation": data.id,
+                "evaluated_expectations": result.evaluated,
+                "successful_expectations": result.successful,
+                "success_percent": round(100 * result.successful / result.evaluated, 2) if result.evaluated else 0.0,
+                "shards": result.shards,
+                "rows": result.rows,
+                "failures": MetadataValue.json(result.failures),
+            },
+        )
+
+    return check

@@ -1,0 +1,62 @@
+"""Resources: where the warehouse and curated data live, and where datasets are published.
+
+The Hub token is never a resource field (so it never shows in Dagster's config or UI): the Hub target reads
+HF_TOKEN from the environment when it publishes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dlt
+from dagster import ConfigurableResource
+
+from ..ingest import warehouse
+from ..publish.targets import HubTarget, LocalTarget, Target
+from ..settings import Settings
+from ..spec import SourceSpec
+
+
+class Warehouse(ConfigurableResource):
+    """The embedded DuckDB warehouse (one file per source), dlt's working folder and the curated datasets."""
+
+    warehouse_dir: str
+    dlt_dir: str
+    curated_dir: str
+
+    def database(self, source_id: str) -> Path:
+        return warehouse.database(Path(self.warehouse_dir), source_id)
+
+    def pipeline(self, spec: SourceSpec) -> dlt.Pipeline:
+        return warehouse.pipeline(spec, Path(self.warehouse_dir), Path(self.dlt_dir))
+
+    def curated(self, source_id: str) -> Path:
+        return Path(self.curated_dir) / source_id
+
+
+class Publisher(ConfigurableResource):
+    """Where published datasets go: `local` (a folder, the embedded default) or `hub` (the Hugging Face Hub)."""
+
+    target: str = "local"
+    publish_dir: str = ".commons/published"
+    hf_endpoint: str = "https://huggingface.co"
+    hub_namespace: str | None = None
+    max_shard_bytes: int = 500_000_000
+
+    def make_target(self) -> Target:
+        if self.target == "hub":
+            return HubTarget(endpoint=self.hf_endpoint, namespace=self.hub_namespace)
+        return LocalTarget(Path(self.publish_dir))
+
+
+def resources(settings: Settings) -> dict:
+    from dagster_dlt import DagsterDltResource
+
+    return {
+        "dlt": DagsterDltResource(),
+        "warehouse": Warehouse(warehouse_dir=str(settings.warehouse_dir), dlt_dir=str(settings.dlt_dir),
+                               curated_dir=str(settings.curated_dir)),
+        "publisher": Publisher(target=settings.target, publish_dir=str(settings.publish_dir),
+                               hf_endpoint=settings.hf_endpoint, hub_namespace=settings.hub_namespace,
+                               max_shard_bytes=settings.max_shard_bytes),
+    }

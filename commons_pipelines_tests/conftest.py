@@ -1,0 +1,51 @@
+import os
+
+# Read at import time by huggingface_hub and GX: set before anything imports them.
+os.environ["HF_HUB_DISABLE_XET"] = "1"
+os.environ["GX_ANALYTICS_ENABLED"] = "False"
+os.environ.pop("HF_TOKEN", None)
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+import yaml  # noqa: E402
+
+from commons_pipelines.settings import Settings  # noqa: E402
+from commons_pipelines.spec import load_spec  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+OTL = SHARED_DATA / "opendata" / "open_textbook_library" / "OTL.csv"
+BDPM = SHARED_DATA / "opendata" / "fr_medicines_bdpm" / "CIS_bdpm.txt"
+BDPM_COLUMNS = ["cis", "denomination", "form", "routes", "authorisation_status", "procedure", "marketing_status",
+                "amm_date", "bdm_status", "eu_number", "holders", "reinforced_monitoring"]
+
+
+def base_spec(source_id: str, **overrides) -> dict:
+    spec = {
+        "id": source_id, "title": f"Test source {source_id}", "description": "A source written by a test.",
+        "licence": "CC0-1.0", "languages": ["en"], "domain": "education", "kind": "files",
+        "publish": {"repo_id": f"tester/{source_id.replace('_', '-')}"},
+    }
+    spec.update(overrides)
+    return spec
+
+
+@pytest.fixture
+def write_spec(tmp_path):
+    """Write a source YAML into a temporary catalog and load it, as a contributor would."""
+    catalog = tmp_path / "catalog"
+    catalog.mkdir(exist_ok=True)
+
+    def write(source_id: str, **overrides):
+        path = catalog / f"{source_id}.yaml"
+        path.write_text(yaml.safe_dump(base_spec(source_id, **overrides), allow_unicode=True))
+        return load_spec(path)
+
+    write.catalog = catalog
+    return write
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings.from_env({"COMMONS_HOME": str(tmp_path / "home")})

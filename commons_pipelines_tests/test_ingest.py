@@ -1,0 +1,138 @@
+import http.server
+import io
+import os
+import shutil
+import threading
+from functools import partial
+
+import duckdb
+import pytest
+import pyarrow as pa
+
+from commons_pipelines.ingest.files import files_source
+from commons_pipelines.ingest.readers import Quarantined, open_stream, read_file
+from commons_pipelines.ingest.warehouse import ingest_count, pipeline, quarantine_counts, read_records
+from commons_pipelines.spec import FilesConfig
+
+from .conftest import BDPM, BDPM_COLUMNS, OTL
+
+
+def land(spec, settings):
+    pipeline(spec, settings.warehouse_dir, settings.dlt_dir).run(files_source(spec)).raise_on_failed_jobs()
+    return settings.warehouse_dir / f"{spec.id}.duckdb"
+
+
+def rows(db):
+    return [r for b in read_records(db) for r in b.to_pylist()]
+
+
+def parts(data: bytes, name: str, **cfg):
+    items = list(read_file(open_stream(io.BytesIO(data), name, "auto"), name, FilesConfig(path=".", **cfg)))
+    good = [r for i in items if not isinstance(i, Quarantined) for r in (i if isinstance(i, list) else i.to_pylist())]
+    return good, [i for i in items if isinstance(i, Quarantined)]
+
+
+def test_csv_reader_pads_short_rows_and_quarantines_the_rest_with_position():
+    data = b'id,text\n1,one\n2,two,extra\n3\n"4\xff",four\n5,"unclosed\n'
+    good, bad = parts(data, "x.csv", format="csv")
+    assert good == [{"id": "1", "text": "one"}, {"id": "3", "text": None}]
+    assert [(q.position, q.reason) for q in bad] == [
+        ("line 3", "malformed_csv_row"), ("line 5", "invalid_encoding"), ("line 6", "malformed_csv_row")]
+    assert "expected 2 fields, found 3" in bad[0].detail and bad[0].raw == "2,two,extra"
+
+
+def test_jsonl_reader_quarantines_bad_lines():
+    good, bad = parts(b'{"a": 1}\n\n{"a": \n[1, 2]\n{"a": "\xff"}\n{"a": 2}\n', "x.jsonl", format="jsonl")
+    assert good == [{"a": 1}, {"a": 2}]
+    assert [(q.position, q.reason) for q in bad] == [
+        ("line 3", "malformed_json"), ("line 4", "not_an_object"), ("line 5", "invalid_encoding")]
+
+
+def compress(data: bytes, codec: str) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.CompressedOutputStream(sink, codec) as out:
+        out.write(data)
+    return sink.getvalue().to_pybytes()
+
+
+@pytest.mark.parametrize("suffix, codec", [(".gz", "gzip"), (".zst", "zstd")])
+def test_compressed_files_are_read(suffix, codec):
+    good, bad = parts(compress(b"a\tb\nx\ty\n", codec), "t.tsv" + suffix, format="tsv")
+    assert good == [{"a": "x", "b": "y"}] and not bad
+
+
+def test_latin1_csv_is_decoded_by_declared_encoding():
+    good, bad = parts("nom;ville\nJosé;Besançon\n".encode("latin-1"), "l.csv", format="csv",
+                      csv={"delimiter": ";", "encoding": "latin-1"})
+    assert good == [{"nom": "José", "ville": "Besançon"}] and not bad
+
+
+def test_open_textbook_library_lands_in_duckdb(write_spec, settings):
+    spec = write_spec("otl", files={"path": str(OTL), "format": "csv"})
+    db = land(spec, settings)
+    landed = rows(db)
+    assert len(landed) == 1112 and not quarantine_counts(db)
+    first = landed[0]
+    assert first["title"] == "Financial Accounting" and first["otl_id"].strip() == "4"
+    assert first["_source_file"] == "OTL.csv" and first["_retrieved_at"] is not None
+    assert all(len(r) == 32 for r in landed)  # 30 columns + _source_file + _retrieved_at; short rows padded
+
+
+def test_french_medicines_tsv_without_header(write_spec, settings):
+    spec = write_spec("bdpm", languages=["fr"], domain="health", licence="etalab-2.0",
+                      files={"path": str(BDPM), "format": "tsv",
+                             "csv": {"header": False, "columns": BDPM_COLUMNS, "quote_char": None}})
+    db = land(spec, settings)
+    count = ingest_count(db)
+    assert (count.rows_in, count.rows_out, sum(count.removed.values())) == (15756, 15756, 0)
+    first = next(read_records(db)).to_pylist()[0]
+    assert first["cis"] == "61266250" and first["routes"] == "cutanée" and first["amm_date"] == "12/03/1998"
+
+
+def test_malformed_records_are_quarantined_and_counted(write_spec, settings, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.csv").write_text("id,text\n1,ok\n2,too,many\n3,fine\n", encoding="utf-8")
+    spec = write_spec("quarantine_demo", files={"path": str(src), "format": "csv"})
+    db = land(spec, settings)
+    count = ingest_count(db)
+    assert (count.rows_in, count.rows_out, dict(count.removed)) == (3, 2, {"malformed_csv_row": 1})
+    with duckdb.connect(str(db), read_only=True) as con:
+        row = con.execute("select _source_file, position, reason, raw from raw.quarantine").fetchone()
+    assert row == ("a.csv", "line 3", "malformed_csv_row", "2,too,many")
+
+
+def test_incremental_by_modification_date(write_spec, settings, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.csv").write_text("id\n1\n2\n")
+    (src / "b.csv").write_text("id\n3\n")
+    spec = write_spec("incremental", files={"path": str(src), "glob": "*.csv", "format": "csv"})
+    db = land(spec, settings)
+    first = {r["id"]: r["_retrieved_at"] for r in rows(db)}
+    land(spec, settings)
+    assert {r["id"]: r["_retrieved_at"] for r in rows(db)} == first  # nothing re-read
+    (src / "b.csv").write_text("id\n3\n4,extra\n5\n")
+    stat = (src / "a.csv").stat()
+    os.utime(src / "b.csv", (stat.st_atime + 10, stat.st_mtime + 10))
+    land(spec, settings)
+    after = {r["id"]: r["_retrieved_at"] for r in rows(db)}
+    assert sorted(after) == ["1", "2", "3", "5"]  # b.csv replaced its own rows, a.csv untouched
+    assert after["1"] == first["1"] and after["3"] != first["3"]
+    assert quarantine_counts(db) == {"malformed_csv_row": 1}
+
+
+def test_http_source(write_spec, settings, tmp_path):
+    root = tmp_path / "site"
+    root.mkdir()
+    shutil.copy(OTL, root / "OTL.csv")  # served from a temporary folder for this test only
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/OTL.csv"
+        spec = write_spec("otl_http", files={"path": url, "format": "csv"})
+        db = land(spec, settings)
+        assert len(rows(db)) == 1112
+    finally:
+        server.shutdown()
