@@ -29,15 +29,14 @@ def run(job: str) -> None:
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
     result = defs.resolve_job_def(job).execute_in_process(instance=instance, raise_on_error=False)
     for event in result.get_asset_materialization_events():
-        mat = event.asset_materialization
+        mat = event.materialization
         if mat.asset_key.path[0] == "published":
             meta = {k: v.value for k, v in mat.metadata.items()}
             state = "published" if meta["changed"] else "unchanged, current is"
             click.echo(f"{mat.asset_key.path[1]}: {state} {meta['version']} ({meta['dagster/row_count']} rows) "
                        f"-> {meta['location']}")
-    for event in result.all_events:
-        if event.event_type_value == "ASSET_CHECK_EVALUATION" and not event.event_specific_data.evaluation.passed:
-            evaluation = event.event_specific_data.evaluation
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed:
             click.echo(f"check failed: {evaluation.asset_key.to_user_string()} {evaluation.check_name}", err=True)
     for event in result.all_events:
         if event.is_step_failure:

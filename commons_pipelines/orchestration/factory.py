@@ -4,7 +4,6 @@ Only wiring lives here: every stage is a plain function from ingest/, curate/, v
 its counts are reported as asset metadata.
 """
 
-from __future__ import annotations
 
 from pathlib import Path
 

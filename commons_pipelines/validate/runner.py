@@ -76,7 +76,8 @@ def _cross_shard_duplicates(curated: Curated) -> int:
     files = [str(f) for f in curated.files]
     if len(files) < 2:
         return 0
-    return duckdb.sql(f"select count(*) - count(distinct {ROW_SHA256}) from read_parquet(?)", params=[files]).fetchone()[0]
+    with duckdb.connect() as con:
+        return con.execute(f"select count(*) - count(distinct {ROW_SHA256}) from read_parquet(?)", [files]).fetchone()[0]
 
 
 def run_suite(curated: Curated, name: str, suite: gx.ExpectationSuite, shard_rows: int = SHARD_ROWS) -> SuiteResult:

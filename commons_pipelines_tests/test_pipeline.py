@@ -1,0 +1,116 @@
+"""The whole nightly job in process, on the default catalog and on real shared data."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+from dagster import AssetKey
+from huggingface_hub import DatasetCard
+
+from commons_pipelines.orchestration import build_definitions
+from commons_pipelines.spec import CATALOG_DIR, load_catalog, load_spec
+
+from .conftest import OTL, ROOT
+
+
+def run_nightly(specs, settings):
+    defs = build_definitions(specs, settings)
+    return defs.resolve_job_def("nightly").execute_in_process(raise_on_error=False)
+
+
+def published(result, source_id):
+    mats = [e.materialization for e in result.get_asset_materialization_events()
+        if e.asset_key == AssetKey(["published", source_id])]
+    return {k: v.value for k, v in mats[0].metadata.items()} if mats else None
+
+
+def checks(result):
+    return {(e.asset_key.path[-1], e.check_name): e.passed for e in result.get_asset_check_evaluations()}
+
+
+def versions(settings, source_id):
+    return sorted(p.name for p in (settings.publish_dir / source_id / "versions").iterdir())
+
+
+def test_definitions_validate_with_the_dagster_cli(tmp_path):
+    (tmp_path / "dagster").mkdir()
+    env = {"COMMONS_HOME": str(tmp_path), "DAGSTER_HOME": str(tmp_path / "dagster"), "PATH": ""}
+    out = subprocess.run([sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
+                         cwd=ROOT, capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Validation successful" in out.stdout + out.stderr
+
+
+def test_nightly_job_publishes_every_default_source_once(settings):
+    specs = load_catalog()
+    first = run_nightly(specs, settings)
+    assert first.success
+    assert all(checks(first).values()) and len(checks(first)) == sum(2 if s.expectations else 1 for s in specs.values())
+    for source_id in specs:
+        meta = published(first, source_id)
+        assert meta["version"] == "v1" and meta["changed"] is True
+        assert versions(settings, source_id) == ["v1"]
+        current = settings.publish_dir / source_id / "current"
+        table = pq.read_table(current / "data")
+        assert table.num_rows == meta["dagster/row_count"] > 0
+        assert duckdb.connect().execute(f"select count(*) from read_parquet('{current}/data/*.parquet')").fetchone()[0] == table.num_rows
+        card = DatasetCard((current / "README.md").read_text())
+        assert card.data.license and card.data.configs and json.loads((current / "croissant.json").read_text())
+    notices = pq.read_table(settings.publish_dir / "school_notices" / "current" / "data").to_pylist()
+    ids = [r["notice_id"] for r in notices]
+    assert len(ids) == len(set(ids)) == 20  # 23 data lines: one duplicate dropped, three quarantined
+    second = run_nightly(specs, settings)
+    assert second.success
+    for source_id in specs:
+        assert published(second, source_id)["changed"] is False
+        assert versions(settings, source_id) == ["v1"]
+
+
+def test_curated_metadata_counts_every_stage(settings):
+    specs = {"home_care_guides": load_catalog()["home_care_guides"]}
+    result = run_nightly(specs, settings)
+    [mat] = [e.materialization for e in result.get_asset_materialization_events()
+             if e.asset_key == AssetKey(["curated", "home_care_guides"])]
+    meta = {k: v.value for k, v in mat.metadata.items()}
+    assert meta["removed/ingest/malformed_json"] == 1 and meta["removed/ingest/not_an_object"] == 1
+    assert meta["removed/exact_dedup/exact_duplicate"] == 1
+    stages = {r.data["stage"]: r.data for r in meta["stages"].records}
+    assert stages["ingest"]["rows_in"] == 15 and stages["exact_dedup"]["rows_out"] == meta["dagster/row_count"] == 12
+
+
+def test_failing_expectation_blocks_publishing_and_v1_stays_current(tmp_path, settings):
+    catalog = tmp_path / "catalog"
+    shutil.copytree(CATALOG_DIR, catalog)
+    samples = tmp_path / "samples"
+    shutil.copytree(CATALOG_DIR.parent / "samples" / "school_notices", samples / "school_notices")
+    spec = load_spec(catalog / "school_notices.yaml")
+    assert run_nightly({spec.id: spec}, settings).success
+    (samples / "school_notices" / "notices_2027.csv").write_text(
+        "notice_id,school,published_on,language,audience,title,body\n"
+        "SN-2027-001,Riverside Primary School,2027-01-04,en,governors,Governors' meeting,"
+        "The governing body meets on 20 January; minutes are published on the school website.\n")
+    result = run_nightly({spec.id: spec}, settings)
+    assert not result.success
+    assert checks(result)[("school_notices", "declared_suite")] is False
+    assert checks(result)[("school_notices", "generic_suite")] is True
+    assert published(result, spec.id) is None
+    assert versions(settings, spec.id) == ["v1"]
+    assert (settings.publish_dir / spec.id / "current").resolve().name == "v1"
+
+
+def test_open_textbook_library_end_to_end(write_spec, settings):
+    spec = write_spec("open_textbooks", title="Open Textbook Library", licence="CC0-1.0",
+                      files={"path": str(OTL), "format": "csv"}, text_columns=["Title", "Description"],
+                      primary_key=["OTL ID"],
+                      expectations=[{"expect_column_values_to_not_be_null": {"column": "License"}}])
+    result = run_nightly({spec.id: spec}, settings)
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+    meta = published(result, spec.id)
+    assert meta["version"] == "v1" and meta["dagster/row_count"] == 1112
+    rows = pq.read_table(settings.publish_dir / spec.id / "current" / "data").to_pylist()
+    assert rows[0]["title"] == "Financial Accounting" and rows[0]["_licence"] == "CC0-1.0"
+    assert rows[0]["_source_url"].endswith("OTL.csv") and len(rows[0]["_row_sha256"]) == 64
