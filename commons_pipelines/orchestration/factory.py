@@ -115,7 +115,7 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
             raise Failure(description=f"{spec.id}: not published, the current version stays live: "
                                       + "; ".join(problems))
         result = publish(spec, data.files, data.stages, publisher.make_target(),
-                         max_shard_bytes=publisher.max_shard_bytes)
+                         max_shard_bytes=publisher.max_shard_bytes, work_dir=publisher.work_dir())
         context.log.info(f"{spec.id}: " + (f"published {result.version}" if result.changed
                                             else f"unchanged, {result.version} stays current"))
         return MaterializeResult(metadata={

@@ -48,6 +48,13 @@ class Publisher(ConfigurableResource):
             return HubTarget(endpoint=self.hf_endpoint, namespace=self.hub_namespace)
         return LocalTarget(Path(self.publish_dir))
 
+    def work_dir(self) -> Path | None:
+        """Staging next to the local target, so that its version folders hard-link the shards, not copy them."""
+        if self.target == "hub":
+            return None
+        Path(self.publish_dir).mkdir(parents=True, exist_ok=True)
+        return Path(self.publish_dir)
+
 
 def resources(settings: Settings) -> dict:
     from dagster_dlt import DagsterDltResource

@@ -1,0 +1,115 @@
+"""The README.md dataset card: Hub YAML metadata (so the viewer and `load_dataset` need no setup) and a readable body."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import langcodes
+from huggingface_hub import DatasetCard, DatasetCardData
+
+from ..licences import OPEN_LICENCES
+from ..spec import SourceSpec
+from ..stats import StageCount
+from .shards import DATA_FILES, SPLIT, ShardSet
+from .targets import Version
+
+SIZE_BUCKETS = [(10**3, "n<1K"), (10**4, "1K<n<10K"), (10**5, "10K<n<100K"), (10**6, "100K<n<1M"),
+                (10**7, "1M<n<10M"), (10**8, "10M<n<100M"), (10**9, "100M<n<1B"), (10**10, "1B<n<10B"),
+                (10**11, "10B<n<100B"), (10**12, "100B<n<1T")]
+SECRET_KEY = re.compile(r"token|key|secret|passw|signature|sig$|auth|credential|^x-amz-", re.IGNORECASE)
+
+
+def size_category(rows: int) -> str:
+    return next((label for bound, label in SIZE_BUCKETS if rows < bound), "n>1T")
+
+
+def public_url(url: str) -> str:
+    """A URL fit for publishing: no user:password@, and values of secret-looking query parameters redacted."""
+    parts = urlsplit(url)
+    if not parts.scheme:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    query = urlencode([(k, "REDACTED" if SECRET_KEY.search(k) else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)])
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def source_location(spec: SourceSpec) -> str:
+    """Where the source's files are, as the catalog YAML writes it (remote URLs made safe)."""
+    config = getattr(spec, spec.kind)
+    path = getattr(config, "path", "")
+    return public_url(path) if "://" in path else path
+
+
+def card_data(spec: SourceSpec, rows: int) -> DatasetCardData:
+    licence = OPEN_LICENCES[spec.licence]
+    languages = list(dict.fromkeys(langcodes.Language.get(tag).language for tag in spec.languages))
+    extra = {}
+    if licence.hub == "other":
+        extra = {"license_name": spec.licence.lower(), "license_link": licence.url}
+    if languages != spec.languages:
+        extra["language_details"] = list(spec.languages)
+    return DatasetCardData(
+        license=licence.hub,
+        **extra,
+        language=languages,
+        multilinguality="monolingual" if len(languages) == 1 else "multilingual",
+        pretty_name=spec.title,
+        size_categories=[size_category(rows)],
+        source_datasets=[public_url(spec.homepage)] if spec.homepage else ["original"],
+        tags=[spec.domain.value],
+        configs=[{"config_name": "default", "data_files": [{"split": SPLIT, "path": DATA_FILES}]}],
+    )
+
+
+def _cell(value: object) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _stage_rows(stages: Sequence[StageCount]) -> list[list[object]]:
+    rows = []
+    for s in stages:
+        reasons = ", ".join(f"`{reason}`: {n:,}" for reason, n in sorted(s.removed.items())) or "–"
+        rows.append([s.stage, f"{s.rows_in:,}", f"{s.rows_out:,}", f"{sum(s.removed.values()):,}", reasons])
+    return rows
+
+
+def render_card(spec: SourceSpec, shards: ShardSet, stages: Sequence[StageCount], history: Sequence[Version]) -> str:
+    """The card for the newest version in `history` (oldest first, the version being published last)."""
+    licence = OPEN_LICENCES[spec.licence]
+    source = [f"- Source id: `{spec.id}`", f"- Kind: {spec.kind}" + (f" ({spec.files.format})" if spec.files else ""),
+              f"- Location: `{source_location(spec)}`"]
+    if spec.homepage:
+        source.insert(0, f"- Homepage: <{public_url(spec.homepage)}>")
+    body = [
+        f"# {spec.title}",
+        spec.description.strip(),
+        "## Source",
+        "\n".join(source),
+        "## Licence",
+        f"[{licence.name}]({licence.url}) (SPDX `{spec.licence}`). Languages: {', '.join(spec.languages)}. "
+        f"Domain: {spec.domain.value}.",
+        "## Processing",
+        "Rows entering and leaving each stage, and every reason rows were removed.",
+        _table(["Stage", "Rows in", "Rows out", "Removed", "Removed by reason"], _stage_rows(stages)),
+        "## Data",
+        f"{shards.rows:,} rows in {len(shards.shards)} Parquet file(s) under `data/` (zstd, page index, "
+        "content-defined chunking); their sha256 checksums are in `croissant.json`.",
+        _table(["Column", "Arrow type"], [[f"`{f.name}`", f"`{f.type}`"] for f in shards.schema]),
+        "## Versions",
+        "Each version is a tag (`v1`, `v2`, …) on the Hub, or a folder under `versions/` locally; a new version is "
+        "published only when the data changed.",
+        _table(["Version", "Date", "Rows", "Content sha256"],
+               [[v.name, v.date[:10], f"{v.rows:,}", f"`{v.content_sha256[:12]}`"] for v in reversed(history)]),
+    ]
+    content = f"---\n{card_data(spec, shards.rows).to_yaml()}\n---\n\n" + "\n\n".join(body) + "\n"
+    DatasetCard(content)  # fails loudly if the metadata block would not parse on the Hub
+    return content
