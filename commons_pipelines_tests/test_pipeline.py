@@ -5,16 +5,19 @@ import shutil
 import subprocess
 import sys
 
+import datasets
 import duckdb
 import pyarrow.parquet as pq
 import pytest
 from dagster import AssetKey
-from huggingface_hub import DatasetCard
+from huggingface_hub import DatasetCard, hf_hub_download
 
 from commons_pipelines.orchestration import build_definitions
+from commons_pipelines.settings import Settings
 from commons_pipelines.spec import CATALOG_DIR, load_catalog, load_spec
 
 from .conftest import OTL, ROOT
+from .hub_emulator import serve
 
 
 def run_nightly(specs, settings):
@@ -60,6 +63,8 @@ def test_nightly_job_publishes_every_default_source_once(settings):
         assert duckdb.connect().execute(f"select count(*) from read_parquet('{current}/data/*.parquet')").fetchone()[0] == table.num_rows
         card = DatasetCard((current / "README.md").read_text())
         assert card.data.license and card.data.configs and json.loads((current / "croissant.json").read_text())
+        loaded = datasets.load_dataset(str(current), cache_dir=str(settings.home / "hf-cache"))
+        assert loaded["train"].num_rows == table.num_rows
     notices = pq.read_table(settings.publish_dir / "school_notices" / "current" / "data").to_pylist()
     ids = [r["notice_id"] for r in notices]
     assert len(ids) == len(set(ids)) == 20  # 23 data lines: one duplicate dropped, three quarantined
@@ -114,3 +119,52 @@ def test_open_textbook_library_end_to_end(write_spec, settings):
     rows = pq.read_table(settings.publish_dir / spec.id / "current" / "data").to_pylist()
     assert rows[0]["title"] == "Financial Accounting" and rows[0]["_licence"] == "CC0-1.0"
     assert rows[0]["_source_url"].endswith("OTL.csv") and len(rows[0]["_row_sha256"]) == 64
+
+
+HUB_TOKEN = "hf_nightly_publisher_token"
+
+
+@pytest.fixture
+def hub():
+    yield from serve(tokens={HUB_TOKEN: "commons-pipelines"})
+
+
+def test_nightly_job_publishes_versions_to_the_hub(hub, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", HUB_TOKEN)
+    settings = Settings.from_env({"COMMONS_HOME": str(tmp_path / "home"), "COMMONS_TARGET": "hub",
+                                  "HF_ENDPOINT": hub.url})
+    catalog, samples = tmp_path / "catalog", tmp_path / "samples"
+    shutil.copytree(CATALOG_DIR, catalog)
+    shutil.copytree(CATALOG_DIR.parent / "samples", samples)
+    specs = {s.id: s for s in map(load_spec, sorted(catalog.glob("*.yaml")))}
+    repo = "commons-pipelines/school-notices"
+
+    first = run_nightly(specs, settings)
+    assert first.success
+    assert published(first, "school_notices")["location"] == f"{hub.url}/datasets/{repo}/tree/v1"
+    assert set(hub.refs(repo)["tags"]) == {"v1"} and set(hub.refs("commons-pipelines/home-care-guides")["tags"]) == {"v1"}
+    assert any(f.lfs for path, f in hub.files(repo, revision="v1").items() if path.endswith(".parquet"))
+
+    assert run_nightly(specs, settings).success
+    commits = len(hub.commits(repo))
+    (samples / "school_notices" / "notices_2027.csv").write_text(
+        "notice_id,school,published_on,language,audience,title,body\n"
+        "SN-2027-001,Riverside Primary School,2027-01-04,en,parents,Snow day,"
+        "The school is closed today because of heavy snow; online lessons start at 10:00.\n")
+    third = run_nightly(specs, settings)
+    assert third.success and published(third, "school_notices")["version"] == "v2"
+    assert published(third, "home_care_guides")["changed"] is False
+    assert len(hub.commits(repo)) == commits + 1 and set(hub.refs(repo)["tags"]) == {"v1", "v2"}
+
+    import datasets
+
+    v1 = datasets.load_dataset(repo, revision="v1", token=HUB_TOKEN, cache_dir=str(tmp_path / "cache"))["train"]
+    v2 = datasets.load_dataset(repo, revision="v2", token=HUB_TOKEN, cache_dir=str(tmp_path / "cache"))["train"]
+    assert (v1.num_rows, v2.num_rows) == (20, 21)
+    assert "SN-2027-001" in v2["notice_id"] and "SN-2027-001" not in v1["notice_id"]
+    card = hf_hub_download(repo, "README.md", repo_type="dataset", revision="v2", endpoint=hub.url, token=HUB_TOKEN,
+                           cache_dir=tmp_path / "cache")
+    assert "| v2 |" in open(card, encoding="utf-8").read()
+
+    logs = "\n".join(str(e) for run in (first, third) for e in run.all_events)
+    assert HUB_TOKEN not in logs

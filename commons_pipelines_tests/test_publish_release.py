@@ -106,6 +106,13 @@ def test_current_loads_with_datasets_pyarrow_and_duckdb(tmp_path):
     count, titles = duckdb.sql(f"SELECT count(*), count(DISTINCT \"Title\") FROM read_parquet('{current}/data/*.parquet')").fetchall()[0]
     assert count == table.num_rows and titles == len(set(table["Title"].to_pylist()))
 
+    # `datasets` caches a local folder by its name and card metadata: the card's dataset_info (sizes, row
+    # counts) must change with the version, or `current` would keep serving v1 from the cache.
+    changed = table.slice(0, 400).set_column(1, "Title", pa.array(["x"] * 400))
+    publish(spec, write_curated(tmp_path / "c2", changed), STAGES, LocalTarget(tmp_path / "out"), **SMALL)
+    again = datasets.load_dataset(str(current), cache_dir=str(tmp_path / "hf-cache"))
+    assert again["train"].num_rows == 400 and set(again["train"]["Title"]) == {"x"}
+
 
 def test_card_metadata_and_body(tmp_path):
     spec, table = make_spec(), otl_table()

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import langcodes
+import pyarrow as pa
 from huggingface_hub import DatasetCard, DatasetCardData
 
 from ..licences import OPEN_LICENCES
@@ -43,7 +44,32 @@ def source_location(spec: SourceSpec) -> str:
     return public_url(path) if "://" in path else path
 
 
-def card_data(spec: SourceSpec, rows: int) -> DatasetCardData:
+_DTYPES = {"double": "float64", "float": "float32", "halffloat": "float16", "date32[day]": "date32",
+           "date64[ms]": "date64"}
+
+
+def feature(name: str | None, dtype: pa.DataType) -> dict:
+    """One column in the Hub's `dataset_info.features` YAML (the `datasets` Features notation)."""
+    out: dict = {} if name is None else {"name": name}
+    if pa.types.is_struct(dtype):
+        out["struct"] = [feature(f.name, f.type) for f in dtype]
+    elif pa.types.is_list(dtype) or pa.types.is_large_list(dtype):
+        out["list"] = {k: v for k, v in feature(None, dtype.value_type).items()}
+    else:
+        out["dtype"] = _DTYPES.get(str(dtype), str(dtype))
+    return out
+
+
+def dataset_info(shards: ShardSet) -> dict:
+    """Sizes and features as `push_to_hub` writes them: the viewer shows them, and `datasets` keys its cache of a
+    local folder on them, so a new version under the same path is not served from the old version's cache."""
+    return {"features": [feature(f.name, f.type) for f in shards.schema],
+            "splits": [{"name": SPLIT, "num_bytes": shards.arrow_bytes, "num_examples": shards.rows}],
+            "download_size": shards.bytes, "dataset_size": shards.arrow_bytes}
+
+
+def card_data(spec: SourceSpec, shards: ShardSet) -> DatasetCardData:
+    rows = shards.rows
     licence = OPEN_LICENCES[spec.licence]
     languages = list(dict.fromkeys(langcodes.Language.get(tag).language for tag in spec.languages))
     extra = {}
@@ -61,6 +87,7 @@ def card_data(spec: SourceSpec, rows: int) -> DatasetCardData:
         source_datasets=[public_url(spec.homepage)] if spec.homepage else ["original"],
         tags=[spec.domain.value],
         configs=[{"config_name": "default", "data_files": [{"split": SPLIT, "path": DATA_FILES}]}],
+        dataset_info=dataset_info(shards),
     )
 
 
@@ -110,6 +137,6 @@ def render_card(spec: SourceSpec, shards: ShardSet, stages: Sequence[StageCount]
         _table(["Version", "Date", "Rows", "Content sha256"],
                [[v.name, v.date[:10], f"{v.rows:,}", f"`{v.content_sha256[:12]}`"] for v in reversed(history)]),
     ]
-    content = f"---\n{card_data(spec, shards.rows).to_yaml()}\n---\n\n" + "\n\n".join(body) + "\n"
+    content = f"---\n{card_data(spec, shards).to_yaml()}\n---\n\n" + "\n\n".join(body) + "\n"
     DatasetCard(content)  # fails loudly if the metadata block would not parse on the Hub
     return content

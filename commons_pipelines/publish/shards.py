@@ -46,6 +46,7 @@ class Shard:
 class ShardSet:
     shards: tuple[Shard, ...]
     schema: pa.Schema
+    arrow_bytes: int = 0  # the rows' size in memory, as `datasets` reports a split's num_bytes
 
     @property
     def rows(self) -> int:
@@ -127,7 +128,7 @@ def write_shards(
     (folder / DATA_DIR).mkdir(parents=True, exist_ok=True)
     written: list[tuple[Path, int]] = []  # temporary path, rows
     writer: pq.ParquetWriter | None = None
-    shard_size = 0.0
+    shard_size = total = 0.0
 
     def open_shard() -> pq.ParquetWriter:
         path = folder / DATA_DIR / f".{SPLIT}-{len(written):05d}.parquet.tmp"  # N is known only at the end
@@ -144,6 +145,7 @@ def write_shards(
             writer.write_table(group, row_group_size=group.num_rows)
             written[-1] = (written[-1][0], written[-1][1] + group.num_rows)
             shard_size += size
+            total += size
         if writer is None:  # no rows at all: one empty shard still publishes the schema
             writer = open_shard()
     finally:
@@ -155,4 +157,4 @@ def write_shards(
         name = shard_name(index, len(written))
         shards.append(Shard(name, rows, tmp.stat().st_size, _sha256(tmp)))
         os.replace(tmp, folder / name)
-    return ShardSet(tuple(shards), schema)
+    return ShardSet(tuple(shards), schema, round(total))
