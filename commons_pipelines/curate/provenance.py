@@ -6,12 +6,13 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..ingest import files as ingest_files
 from ..spec import SourceSpec
 from .step import Step
 
-SOURCE, LICENCE, SOURCE_URL, RETRIEVED_AT, ROW_SHA256 = "_source", "_licence", "_source_url", "_retrieved_at", "_row_sha256"
+SOURCE_FILE, RETRIEVED_AT = ingest_files.SOURCE_FILE.name, ingest_files.RETRIEVED_AT.name
+SOURCE, LICENCE, SOURCE_URL, ROW_SHA256 = "_source", "_licence", "_source_url", "_row_sha256"
 PROVENANCE_COLUMNS = [SOURCE, LICENCE, SOURCE_URL, RETRIEVED_AT, ROW_SHA256]
-SOURCE_FILE = "_source_file"
 
 
 def data_columns(schema: pa.Schema) -> list[str]:

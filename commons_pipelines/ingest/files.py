@@ -22,11 +22,13 @@ from dlt.sources.filesystem import filesystem
 from ..spec import SourceSpec
 from .readers import Quarantined, open_stream, read_file
 
+SOURCE_FILE = pa.field("_source_file", pa.string(), nullable=False)  # the merge key: dlt makes it NOT NULL
+RETRIEVED_AT = pa.field("_retrieved_at", pa.timestamp("us", tz="UTC"))
 RECORDS = "records"
 QUARANTINE = "quarantine"
 QUARANTINE_SCHEMA = pa.schema([
-    ("_source_file", pa.string()), ("position", pa.string()), ("reason", pa.string()),
-    ("detail", pa.string()), ("raw", pa.string()), ("_retrieved_at", pa.timestamp("us", tz="UTC")),
+    SOURCE_FILE, ("position", pa.string()), ("reason", pa.string()),
+    ("detail", pa.string()), ("raw", pa.string()), RETRIEVED_AT,
 ])
 
 
@@ -67,16 +69,16 @@ def files_source(spec: SourceSpec) -> DltSource:
             with item.open(mode="rb", compression="disable") as raw:
                 for part in read_file(open_stream(raw, name, cfg.compression), name, cfg):
                     if isinstance(part, Quarantined):
-                        bad.append({**part.as_row(), "_retrieved_at": retrieved})
+                        bad.append({SOURCE_FILE.name: name, **part.as_row(), RETRIEVED_AT.name: retrieved})
                         if len(bad) >= 5000:
                             yield _quarantine(bad)
                             bad = []
                     elif isinstance(part, list):
-                        yield [{**r, "_source_file": name, "_retrieved_at": retrieved} for r in part]
+                        yield [{**r, SOURCE_FILE.name: name, RETRIEVED_AT.name: retrieved} for r in part]
                     else:
                         n = part.num_rows
-                        yield (part.append_column("_source_file", pa.array([name] * n, pa.string()))
-                                   .append_column("_retrieved_at", pa.array([retrieved] * n, pa.timestamp("us", tz="UTC"))))
+                        yield (part.append_column(SOURCE_FILE, pa.array([name] * n, pa.string()))
+                                   .append_column(RETRIEVED_AT, pa.array([retrieved] * n, RETRIEVED_AT.type)))
             if bad:
                 yield _quarantine(bad)
 
@@ -88,7 +90,7 @@ def files_source(spec: SourceSpec) -> DltSource:
             bucket, glob = _bucket_and_glob(spec)
             listing = filesystem(bucket_url=bucket, file_glob=glob,
                                  incremental=dlt.sources.incremental("modification_date"))
-        reader = dlt.transformer(read, name=RECORDS, merge_key="_source_file",
+        reader = dlt.transformer(read, name=RECORDS, merge_key=SOURCE_FILE.name,
                                  write_disposition={"disposition": "merge", "strategy": "delete-insert"})
         return listing | reader
 

@@ -33,8 +33,7 @@ class Quarantined:
     raw: str
 
     def as_row(self) -> dict:
-        return {"_source_file": self.file, "position": self.position, "reason": self.reason,
-                "detail": self.detail, "raw": self.raw[:2000]}
+        return {"position": self.position, "reason": self.reason, "detail": self.detail, "raw": self.raw[:2000]}
 
 
 Item = pa.RecordBatch | list[dict] | Quarantined
