@@ -9,7 +9,7 @@ import datasets
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-from dagster import AssetKey
+from dagster import AssetKey, materialize
 from huggingface_hub import DatasetCard, hf_hub_download
 
 from commons_pipelines.orchestration import build_definitions
@@ -168,3 +168,20 @@ def test_nightly_job_publishes_versions_to_the_hub(hub, tmp_path, monkeypatch):
 
     logs = "\n".join(str(e) for run in (first, third) for e in run.all_events)
     assert HUB_TOKEN not in logs
+
+
+def test_publishing_refuses_a_curation_no_suite_has_passed(settings):
+    """Blocking checks stop a run; the verdict files also stop a hand-picked materialisation of `published`."""
+    spec = load_catalog()["home_care_guides"]
+    defs = build_definitions({spec.id: spec}, settings)
+    assert defs.resolve_job_def("nightly").execute_in_process().success
+    curated, published_ = (defs.resolve_assets_def(AssetKey([stage, spec.id])) for stage in ("curated", "published"))
+    recurated = materialize([curated])  # the asset alone, without its checks: a new curation nobody checked
+    assert recurated.success and not recurated.get_asset_check_evaluations()
+
+    alone = materialize([published_], raise_on_error=False)
+    assert not alone.success
+    [failure] = [e for e in alone.all_events if e.is_step_failure]
+    assert "not published, the current version stays live" in failure.event_specific_data.error.message
+    assert "has not run on curation" in failure.event_specific_data.error.message
+    assert versions(settings, spec.id) == ["v1"]

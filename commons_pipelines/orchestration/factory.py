@@ -86,7 +86,8 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
     def raw(context: AssetExecutionContext, dlt: DagsterDltResource, warehouse: Warehouse):
         if spec.files and not spec.files.is_remote and not Path(spec.files_location()).exists():
             raise Failure(f"{spec.origin}: field 'files.path': {spec.files_location()} does not exist")
-        yield from dlt.run(context=context, dlt_pipeline=warehouse.pipeline(spec))
+        # a fresh source each run: a dlt source object that has been extracted once cannot be run again
+        yield from dlt.run(context=context, dlt_source=files_source(spec), dlt_pipeline=warehouse.pipeline(spec))
 
     @asset(key=curated_key, deps=[raw_key], group_name=spec.id, kinds={"parquet"}, tags=_tags(spec),
            description=f"{spec.title}: curated rows (normalised names, provenance, exact duplicates removed).")
