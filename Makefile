@@ -18,20 +18,24 @@ $(STAMP): pyproject.toml constraints.txt
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-$(DAGSTER_HOME):
-	mkdir -p $@
+$(DAGSTER_HOME)/dagster.yaml:
+	mkdir -p $(DAGSTER_HOME)
+	printf 'telemetry:\n  enabled: false\n' > $@
 
-run: install $(DAGSTER_HOME)
+run: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/commons run
 
 test: install
 	HF_HUB_DISABLE_XET=1 $(BIN)/python -m pytest -q
 
-ui: install $(DAGSTER_HOME)
+ui: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -w workspace.yaml
 
 catalog: install
 	$(BIN)/commons catalog
+
+bench: install
+	$(BIN)/python benchmarks/pipeline.py --copies 20 --out benchmarks/results.md
 
 clean:
 	rm -rf $(COMMONS_HOME)
