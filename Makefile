@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 $(DAGSTER_HOME)/dagster.yaml:
 	mkdir -p $(DAGSTER_HOME)
-	printf 'telemetry:\n  enabled: false\n' > $@
+	printf 'telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n' > $@
 
 run: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/commons run

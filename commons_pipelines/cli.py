@@ -57,3 +57,7 @@ def catalog() -> None:
             click.echo(f"{spec.id}: {spec.kind}, {spec.licence}, {', '.join(spec.languages)}, suites: {', '.join(names)}")
     except SpecError as err:
         raise click.ClickException(str(err)) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -16,7 +16,7 @@ from commons_pipelines.orchestration import build_definitions
 from commons_pipelines.settings import Settings
 from commons_pipelines.spec import CATALOG_DIR, load_catalog, load_spec
 
-from .conftest import OTL, ROOT
+from .conftest import BDPM, BDPM_COLUMNS, OTL, ROOT
 from .hub_emulator import serve
 
 
@@ -119,6 +119,25 @@ def test_open_textbook_library_end_to_end(write_spec, settings):
     rows = pq.read_table(settings.publish_dir / spec.id / "current" / "data").to_pylist()
     assert rows[0]["title"] == "Financial Accounting" and rows[0]["_licence"] == "CC0-1.0"
     assert rows[0]["_source_url"].endswith("OTL.csv") and len(rows[0]["_row_sha256"]) == 64
+
+
+def test_french_medicines_end_to_end(write_spec, settings):
+    spec = write_spec("fr_medicines", title="Base de données publique des médicaments", licence="etalab-2.0",
+                      languages=["fr"], domain="health", primary_key=["cis"], text_columns=["denomination"],
+                      files={"path": str(BDPM), "format": "tsv",
+                             "csv": {"header": False, "columns": BDPM_COLUMNS, "quote_char": None}},
+                      expectations=[{"expect_column_values_to_match_regex": {"column": "cis", "regex": "^[0-9]{8}$"}},
+                                    {"expect_column_values_to_match_regex": {
+                                        "column": "amm_date", "regex": "^[0-9]{2}/[0-9]{2}/[0-9]{4}$"}}])
+    result = run_nightly({spec.id: spec}, settings)
+    assert result.success and all(checks(result).values())
+    assert published(result, spec.id)["dagster/row_count"] == 15756
+    current = settings.publish_dir / spec.id / "current"
+    first = pq.read_table(current / "data", columns=["cis", "denomination", "routes", "_licence"]).slice(0, 1).to_pylist()
+    assert first == [{"cis": "61266250", "denomination": "A 313 200 000 UI POUR CENT, pommade", "routes": "cutanée",
+                      "_licence": "etalab-2.0"}]
+    card = DatasetCard((current / "README.md").read_text())
+    assert card.data.license == "etalab-2.0" and card.data.language == ["fr"]
 
 
 HUB_TOKEN = "hf_nightly_publisher_token"

@@ -43,6 +43,12 @@ def keys(spec: SourceSpec) -> tuple[AssetKey, AssetKey, AssetKey]:
     return AssetKey(["raw", spec.id]), AssetKey(["curated", spec.id]), AssetKey(["published", spec.id])
 
 
+def warehouse_pool(spec: SourceSpec) -> str:
+    """DuckDB allows one writer per file: steps that open a source's warehouse file share a pool, which the
+    instance limits to one step at a time (`concurrency: pools: default_limit: 1` in dagster.yaml)."""
+    return f"warehouse_{spec.id}"
+
+
 def suite_names(spec: SourceSpec) -> list[str]:
     return [GENERIC, DECLARED] if spec.expectations else [GENERIC]
 
@@ -82,7 +88,7 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
                         curated_dir=str(settings.curated_dir))
 
     @dlt_assets(dlt_source=files_source(spec), dlt_pipeline=default.pipeline(spec), name=f"ingest_{spec.id}",
-                dagster_dlt_translator=_Translator(spec))
+                dagster_dlt_translator=_Translator(spec), pool=warehouse_pool(spec))
     def raw(context: AssetExecutionContext, dlt: DagsterDltResource, warehouse: Warehouse):
         if spec.files and not spec.files.is_remote and not Path(spec.files_location()).exists():
             raise Failure(f"{spec.origin}: field 'files.path': {spec.files_location()} does not exist")
@@ -90,6 +96,7 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
         yield from dlt.run(context=context, dlt_source=files_source(spec), dlt_pipeline=warehouse.pipeline(spec))
 
     @asset(key=curated_key, deps=[raw_key], group_name=spec.id, kinds={"parquet"}, tags=_tags(spec),
+           pool=warehouse_pool(spec),
            description=f"{spec.title}: curated rows (normalised names, provenance, exact duplicates removed).")
     def curated(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
         db = warehouse.database(spec.id)
