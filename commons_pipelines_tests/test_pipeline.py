@@ -204,3 +204,13 @@ def test_publishing_refuses_a_curation_no_suite_has_passed(settings):
     assert "not published, the current version stays live" in failure.event_specific_data.error.message
     assert "has not run on curation" in failure.event_specific_data.error.message
     assert versions(settings, spec.id) == ["v1"]
+
+
+def test_a_missing_source_path_fails_ingest_naming_file_and_field(write_spec, settings, tmp_path):
+    spec = write_spec("gone", files={"path": str(tmp_path / "no-such-folder"), "format": "csv"})
+    result = run_nightly({spec.id: spec}, settings)
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    assert failure.step_key == "ingest_gone"
+    assert f"{spec.origin}: field 'files.path'" in failure.event_specific_data.error.message
+    assert not (settings.publish_dir / "gone").exists()
