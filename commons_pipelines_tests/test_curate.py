@@ -1,0 +1,83 @@
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from commons_pipelines.curate.dedup import ExactDedup
+from commons_pipelines.curate.normalize import NormalizeColumns
+from commons_pipelines.curate.provenance import PROVENANCE_COLUMNS, Provenance, row_sha256
+from commons_pipelines.curate.runner import curate, load_curated
+from commons_pipelines.curate.step import run_steps
+from commons_pipelines.ingest.readers import read_file
+from commons_pipelines.naming import column_name, column_names
+
+from .conftest import OTL
+
+
+def batch(**cols) -> pa.RecordBatch:
+    return pa.RecordBatch.from_pydict(cols)
+
+
+def test_column_names_follow_the_warehouse_convention():
+    assert [column_name(n) for n in ["OTL ID", "Copyright Year", "Dénomination du médicament", "camelCase"]] == [
+        "otl_id", "copyright_year", "denomination_du_medicament", "camel_case"]
+    assert column_names(["A b", "a_b", "A-B"]) == ["a_b", "a_b_2", "a_b_3"]
+    out = NormalizeColumns().process(batch(**{"Nom Établissement": ["x"], "_source_file": ["f"]}))
+    assert out.schema.names == ["nom_etablissement", "_source_file"]
+
+
+def test_row_hash_is_deterministic_and_tells_null_from_empty():
+    a = row_sha256(batch(x=["1", "", None, "1"], y=[2, 2, 2, 3]))
+    assert len(set(a.to_pylist()[:3])) == 3 and a[0] != a[3]
+    assert row_sha256(batch(x=["1"], y=[2])).to_pylist() == a.to_pylist()[:1]
+    nested = batch(x=pa.array([{"k": [1, 2]}, {"k": [1, 3]}]))
+    assert len(set(row_sha256(nested).to_pylist())) == 2
+
+
+def test_provenance_columns(write_spec):
+    spec = write_spec("prov", licence="CC-BY-4.0", files={"path": "../data", "format": "csv"})
+    when = pa.array([0, 0], pa.timestamp("us", tz="UTC"))
+    out = Provenance(spec).process(pa.RecordBatch.from_pydict(
+        {"title": ["a", "b"], "_source_file": ["x.csv", "y.csv"], "_retrieved_at": when}))
+    assert out.schema.names == ["title", *PROVENANCE_COLUMNS]
+    rows = out.to_pylist()
+    assert rows[0]["_source"] == "prov" and rows[0]["_licence"] == "CC-BY-4.0"
+    assert [r["_source_url"] for r in rows] == ["../data/x.csv", "../data/y.csv"]
+    assert rows[0]["_row_sha256"] == row_sha256(batch(title=["a"]))[0].as_py()  # the data columns only
+
+
+def test_exact_dedup_keeps_the_first_copy_across_batches():
+    step, rejected = ExactDedup(), []
+    batches = [batch(_row_sha256=["a" * 64, "b" * 64, "a" * 64], n=[1, 2, 3]), batch(_row_sha256=["b" * 64, "c" * 64], n=[4, 5])]
+    out = list(run_steps([step], batches, lambda name, rows, reason: rejected.append((name, rows.num_rows, reason))))
+    assert [r["n"] for b in out for r in b.to_pylist()] == [1, 2, 5]
+    assert (step.count.rows_in, step.count.rows_out, dict(step.count.removed)) == (5, 3, {"exact_duplicate": 2})
+    assert rejected == [("exact_dedup", 1, "exact_duplicate"), ("exact_dedup", 1, "exact_duplicate")]
+
+
+def test_runner_writes_data_quarantine_and_counts_then_replaces_atomically(write_spec, tmp_path):
+    spec = write_spec("otl_curate", files={"path": str(OTL), "format": "csv"})
+    with OTL.open("rb") as f:
+        table = pa.Table.from_batches(list(read_file(f, "OTL.csv", spec.files)))  # ragged rows: our reader pads them
+    table = pa.concat_tables([table, table.slice(0, 10)])  # ten exact duplicates
+    table = table.append_column("_source_file", pa.array(["OTL.csv"] * table.num_rows))
+    folder = tmp_path / "curated" / spec.id
+    result = curate(spec, table.to_batches(max_chunksize=300), folder)
+    assert result.rows == 1112 and [s.stage for s in result.stages] == ["normalize", "provenance", "exact_dedup"]
+    assert result.stages[-1].removed == {"exact_duplicate": 10}
+    quarantined = pq.read_table(folder / "quarantine" / "exact_dedup.parquet")
+    assert quarantined.num_rows == 10 and set(quarantined["_reason"].to_pylist()) == {"exact_duplicate"}
+    assert pq.read_table(result.files).column("otl_id").to_pylist() == table.column("OTL ID").to_pylist()[:1112]
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["rows"] == 1112 and manifest["id"] == result.id
+
+    again = curate(spec, table.slice(0, 5).to_batches(), folder)
+    assert again.id != result.id and load_curated(folder).rows == 5
+    assert not (folder / "quarantine").exists()  # the old curation's files are gone with it
+    assert sorted(p.name for p in folder.parent.iterdir()) == [spec.id]
+
+
+def test_load_curated_says_what_to_do_when_nothing_was_curated(tmp_path):
+    with pytest.raises(FileNotFoundError, match="materialise the curated asset first"):
+        load_curated(tmp_path / "nothing")
