@@ -8,6 +8,7 @@ from functools import partial
 import duckdb
 import pytest
 import pyarrow as pa
+import pyarrow.parquet  # noqa: F401  (pa.parquet)
 
 from commons_pipelines.ingest.files import files_source
 from commons_pipelines.ingest.readers import Quarantined, open_stream, read_file
@@ -136,3 +137,15 @@ def test_http_source(write_spec, settings, tmp_path):
         assert len(rows(db)) == 1112
     finally:
         server.shutdown()
+
+
+def test_jsonl_nested_values_and_parquet_types_land(write_spec, settings, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.jsonl").write_text('{"id": 1, "Méta": {"tags": ["a", "b"]}}\n{"id": 2, "Méta": {"tags": []}}\n')
+    pa.parquet.write_table(pa.table({"id": [1, 2], "score": [0.5, None]}), src / "b.parquet")
+    jsonl = land(write_spec("nested", files={"path": str(src), "glob": "*.jsonl", "format": "jsonl"}), settings)
+    assert [(r["id"], r["meta"]) for r in rows(jsonl)] == [(1, '{"tags":["a","b"]}'), (2, '{"tags":[]}')]
+    parquet = land(write_spec("typed", files={"path": str(src), "glob": "*.parquet", "format": "parquet"}), settings)
+    batch = next(read_records(parquet))
+    assert batch.schema.field("score").type == pa.float64() and batch.to_pylist()[1]["score"] is None
