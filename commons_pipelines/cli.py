@@ -27,8 +27,8 @@ def run(job: str) -> None:
     from .definitions import defs
 
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
-    quiet = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
-    result = defs.resolve_job_def(job).execute_in_process(run_config=quiet, instance=instance, raise_on_error=False)
+    info_logs = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    result = defs.resolve_job_def(job).execute_in_process(run_config=info_logs, instance=instance, raise_on_error=False)
     for event in result.get_asset_materialization_events():
         mat = event.materialization
         if mat.asset_key.path[0] == "published":

@@ -139,12 +139,8 @@ def read_jsonl(stream: BinaryIO, name: str) -> Iterator[Item]:
             continue
         rows.append({fold_name(k): v for k, v in value.items()})
         if len(rows) >= JSONL_BATCH_ROWS:
-            yield from _json_rows(rows)
+            yield rows
             rows = []
-    yield from _json_rows(rows)
-
-
-def _json_rows(rows: list[dict]) -> Iterator[list[dict]]:
     if rows:
         yield rows
 

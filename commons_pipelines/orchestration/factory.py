@@ -35,7 +35,7 @@ from ..settings import Settings
 from ..spec import SourceSpec
 from ..stats import StageCount
 from ..validate.runner import record_verdict, run_suite, unvalidated
-from ..validate.suites import DECLARED, GENERIC, suites
+from ..validate.suites import GENERIC, suite, suite_names
 from .resources import Publisher, Warehouse
 
 
@@ -47,10 +47,6 @@ def warehouse_pool(spec: SourceSpec) -> str:
     """DuckDB allows one writer per file: steps that open a source's warehouse file share a pool, which the
     instance limits to one step at a time (`concurrency: pools: default_limit: 1` in dagster.yaml)."""
     return f"warehouse_{spec.id}"
-
-
-def suite_names(spec: SourceSpec) -> list[str]:
-    return [GENERIC, DECLARED] if spec.expectations else [GENERIC]
 
 
 def _tags(spec: SourceSpec) -> dict[str, str]:
@@ -147,7 +143,7 @@ def _suite_check(spec: SourceSpec, name: str, curated_key: AssetKey) -> AssetChe
                  description=f"Great Expectations, {name} suite: {what}. Blocks publishing when it fails.")
     def check(warehouse: Warehouse) -> AssetCheckResult:
         data = load_curated(warehouse.curated(spec.id))
-        result = run_suite(data, name, suites(spec)[name])
+        result = run_suite(data, name, suite(spec, name))
         record_verdict(data, result)
         return AssetCheckResult(
             passed=result.success,
