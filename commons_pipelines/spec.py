@@ -82,6 +82,75 @@ class Expectation(Strict):
     kwargs: dict[str, Any] = {}
 
 
+PII_TYPES = ("EMAIL", "PHONE", "IBAN", "NATIONAL_ID", "CARD", "IP", "URL_CREDENTIALS", "PERSON", "ADDRESS")
+"""Every kind of personal data the project detects: one list, used by the spec, the PII step, the checks and the card."""
+PATTERN_PII = PII_TYPES[:7]
+"""Found by patterns and checksums, always available; PERSON and ADDRESS need the optional NER backend."""
+
+PiiType = Literal[PII_TYPES]
+PiiPolicy = Literal["redact", "pseudonymize", "drop_row", "drop_column", "keep"]
+
+
+class NormalizeConfig(Strict):
+    """Text normalisation of every string column."""
+    unicode_form: Literal["NFC", "NFKC", "none"] = "NFC"
+    fix_mojibake: bool = True
+    whitespace: bool = Field(True, description="strip, collapse runs of spaces, drop control characters; keeps newlines")
+
+
+class LanguageConfig(Strict):
+    columns: list[str] | None = Field(None, description="columns read together to identify a row's language; default text_columns")
+    threshold: float = Field(0.5, ge=0, le=1, description="below this score the language is 'und'")
+    second: bool = Field(True, description="also write _lang2 and _lang2_share for mixed-language texts")
+    configs: bool | None = Field(None, description="one Hub config per language; default: when the source lists several languages")
+
+
+class PiiConfig(Strict):
+    policy: PiiPolicy = Field("redact", description="what happens to personal data found in any string column")
+    types: dict[PiiType, PiiPolicy] = Field({}, description="a policy per type, over the default policy")
+    columns: dict[str, PiiPolicy] = Field({}, description="a policy per column, over type and default; 'keep' states the column is public")
+    regions: list[str] = Field([], description="ISO 3166 regions for national phone formats; default: from the source's languages")
+    ner: Literal["auto", "off", "required"] = Field("auto", description="person names and addresses via the optional NER extra")
+
+    @model_validator(mode="after")
+    def _drop_column_is_per_column(self) -> PiiConfig:
+        if self.policy == "drop_column" or "drop_column" in self.types.values():
+            raise ValueError("'drop_column' names a column: use it under 'columns', not as 'policy' or in 'types'")
+        bad = [r for r in self.regions if not re.fullmatch(r"[A-Z]{2}", r)]
+        if bad:
+            raise ValueError(f"regions must be ISO 3166 alpha-2 codes like 'FR': {', '.join(bad)}")
+        return self
+
+
+class NearDedupConfig(Strict):
+    threshold: float = Field(0.8, gt=0, le=1, description="estimated Jaccard similarity of word shingles above which two texts are near duplicates")
+    num_perm: int = Field(128, ge=16, le=1024)
+    shingle: int = Field(5, ge=1, le=20, description="words per shingle")
+
+
+class DedupConfig(Strict):
+    columns: list[str] | None = Field(None, description="the text compared; default text_columns, or the whole row")
+    exact: bool = True
+    against_published: bool = Field(True, description="also drop new records whose text the previous published version holds")
+    near: NearDedupConfig | None = NearDedupConfig()
+
+
+class QualityConfig(Strict):
+    """Gopher / C4 style document filters; a rule set to null is off. Word counts split on whitespace."""
+    columns: list[str] | None = Field(None, description="default text_columns")
+    min_words: int | None = Field(None, ge=0)
+    max_words: int | None = Field(None, ge=1)
+    min_mean_word_length: float | None = Field(None, ge=0)
+    max_mean_word_length: float | None = Field(None, ge=0)
+    max_symbol_ratio: float | None = Field(None, ge=0, description="'#' and '...' per word (Gopher: 0.1)")
+    max_digit_ratio: float | None = Field(None, ge=0, le=1, description="digits per character")
+    min_alpha_words: float | None = Field(None, ge=0, le=1, description="share of words with a letter (Gopher: 0.8)")
+    max_duplicate_lines: float | None = Field(None, ge=0, le=1, description="share of lines that repeat another line (Gopher: 0.3)")
+    max_top_ngram: float | None = Field(None, ge=0, le=1, description="share of characters in the most frequent word 2-gram (Gopher: 0.2)")
+    max_duplicate_ngrams: float | None = Field(None, ge=0, le=1, description="share of characters in repeated word 5-grams (Gopher: 0.15)")
+    boilerplate: bool = Field(False, description="drop C4 boilerplate lines (cookies, javascript, terms of use, lorem ipsum)")
+
+
 class PublishConfig(Strict):
     repo_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")]
     private: bool = False
@@ -100,6 +169,11 @@ class SourceSpec(Strict):
     text_columns: list[str] = []
     primary_key: list[str] = []
     expectations: list[Expectation] = []
+    normalize: NormalizeConfig = NormalizeConfig()
+    language: LanguageConfig = LanguageConfig()
+    pii: PiiConfig = PiiConfig()
+    dedup: DedupConfig = DedupConfig()
+    quality: QualityConfig = QualityConfig()
     publish: PublishConfig
     schedule: str | None = Field(None, description="cron; the source then runs on its own schedule, not in nightly")
     origin: Path | None = Field(None, exclude=True, description="the YAML file this spec was loaded from")

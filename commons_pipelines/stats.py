@@ -20,3 +20,26 @@ class StageCount:
     @classmethod
     def from_dict(cls, data: dict) -> StageCount:
         return cls(data["stage"], data["rows_in"], data["rows_out"], Counter(data.get("removed", {})))
+
+
+@dataclass(frozen=True)
+class PiiCount:
+    """Personal data of one type found in one column, and what the source's policy did with it."""
+    type: str
+    column: str
+    policy: str
+    count: int
+
+
+@dataclass
+class CurationReport:
+    """What curation found beyond row counts; it reaches the Dagster metadata and the dataset card."""
+    pii: list[PiiCount] = field(default_factory=list)
+    ner: str = "off"  # the NER backend that looked for names and addresses, or why none did
+
+    def as_dict(self) -> dict:
+        return {"pii": [vars(p) for p in self.pii], "ner": self.ner}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CurationReport:
+        return cls([PiiCount(**p) for p in data.get("pii", [])], data.get("ner", "off"))
