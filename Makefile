@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed")'
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,ner]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -35,7 +35,8 @@ catalog: install
 	$(BIN)/commons catalog
 
 bench: install
-	$(BIN)/python benchmarks/pipeline.py --copies 20 --out benchmarks/results.md
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[bench]'
+	$(BIN)/python benchmarks/pipeline.py --copies 20 --out benchmarks/results/pipeline.md
 
 clean:
 	rm -rf $(COMMONS_HOME)

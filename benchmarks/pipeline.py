@@ -5,7 +5,7 @@ folder, each copy with its codes prefixed so that no row is an exact duplicate o
 Textbook Library CSV as it is. Nothing is written into the project but the results table.
 
 Each stage runs in a fresh child process, so its peak RSS is its own:
-    python benchmarks/pipeline.py --copies 20 --out benchmarks/results.md
+    python benchmarks/pipeline.py --copies 20 --out benchmarks/results/pipeline.md
 """
 
 from __future__ import annotations

@@ -45,3 +45,12 @@ class Settings:
             timezone=env.get("COMMONS_TIMEZONE", "UTC"),
             max_shard_bytes=int(float(env.get("COMMONS_MAX_SHARD_MB", "500")) * 1_000_000),
         )
+
+
+PII_KEY_ENV = "COMMONS_PII_KEY"
+
+
+def pii_key(env: dict[str, str] | None = None) -> bytes | None:
+    """The secret that keys pseudonymisation (HMAC). Read when curation runs, never stored in settings or metadata."""
+    value = (os.environ if env is None else env).get(PII_KEY_ENV)
+    return value.encode("utf-8") if value else None

@@ -215,6 +215,12 @@ class SourceSpec(Strict):
         return value
 
     @model_validator(mode="after")
+    def _ner_reads_text_columns(self) -> SourceSpec:
+        if self.pii.ner == "required" and not self.text_columns:
+            raise ValueError("pii.ner 'required' needs text_columns: names and addresses are looked for there")
+        return self
+
+    @model_validator(mode="after")
     def _kind_settings(self) -> SourceSpec:
         if getattr(self, self.kind) is None:
             raise ValueError(f"kind {self.kind!r} needs a '{self.kind}:' block with its settings")

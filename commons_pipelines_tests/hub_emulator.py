@@ -158,6 +158,57 @@ def _front_matter(readme: str) -> str | None:
     return match.group(1) if match else None
 
 
+def _config_problems(configs) -> list[str]:
+    """The Hub's checks of a dataset card's `configs` (see hub-docs datasetcard.md and "Manual Configuration")."""
+    if not isinstance(configs, list):
+        return ['"configs" must be an array']
+    problems, names = [], []
+    for i, config in enumerate(configs):
+        if not isinstance(config, dict) or not isinstance(config.get("config_name"), str):
+            problems.append(f'"configs[{i}].config_name" is required and must be a string')
+            continue
+        names.append(config["config_name"])
+        files = config.get("data_files")
+        split_form = isinstance(files, list) and all(
+            isinstance(f, dict) and isinstance(f.get("split"), str)
+            and (isinstance(f.get("path"), str)
+                 or (isinstance(f.get("path"), list) and all(isinstance(x, str) for x in f["path"])))
+            for f in files)
+        if files is not None and not (isinstance(files, str) or split_form
+                                      or (isinstance(files, list) and all(isinstance(f, str) for f in files))):
+            problems.append(f'"configs[{i}].data_files" must be a path, a list of paths or a list of {{split, path}}')
+        if "data_dir" in config and not isinstance(config["data_dir"], str):
+            problems.append(f'"configs[{i}].data_dir" must be a string')
+        if "default" in config and not isinstance(config["default"], bool):
+            problems.append(f'"configs[{i}].default" must be a boolean')
+    if len(set(names)) != len(names):
+        problems.append('"configs" has two configs with the same config_name')
+    if sum(1 for c in configs if isinstance(c, dict) and c.get("default") is True) > 1:
+        problems.append('"configs" has several default configs')
+    return problems
+
+
+def _check_metadata(metadata: str) -> None:
+    """Raise the Hub's 400 for README.md metadata it would reject."""
+    try:
+        data = yaml.safe_load(metadata)
+    except yaml.YAMLError as e:
+        raise _HubError(400, f"Invalid YAML in README.md metadata: {e}", errors=[{"message": f"Invalid YAML: {e}"}])
+    problems = []
+    if not isinstance(data, dict):
+        problems.append('"metadata" must be an object')
+    else:
+        if "license" in data and not (
+            isinstance(data["license"], str)
+            or (isinstance(data["license"], list) and all(isinstance(x, str) for x in data["license"]))
+        ):
+            problems.append('"license" must be a string or an array of strings')
+        if "configs" in data:
+            problems += _config_problems(data["configs"])
+    if problems:
+        raise _HubError(400, "; ".join(problems), errors=[{"message": p} for p in problems])
+
+
 def _lfs_tracked(path: str, gitattributes: StoredFile | None) -> bool:
     lines = gitattributes.data.decode(errors="replace").splitlines() if gitattributes else []
     patterns = [line.split()[0].lstrip("/") for line in lines if "filter=lfs" in line and not line.startswith("#")]
@@ -485,20 +536,7 @@ class HubEmulator:
         metadata = _front_matter(json.loads(body).get("content", ""))
         if not metadata or not metadata.strip():
             return {"errors": [], "warnings": [{"message": "Empty or missing yaml metadata in repo card"}]}
-        try:
-            data = yaml.safe_load(metadata)
-        except yaml.YAMLError as e:
-            raise _HubError(400, f"Invalid YAML in README.md metadata: {e}", errors=[{"message": f"Invalid YAML: {e}"}])
-        problems = []
-        if not isinstance(data, dict):
-            problems.append('"metadata" must be an object')
-        elif "license" in data and not (
-            isinstance(data["license"], str)
-            or (isinstance(data["license"], list) and all(isinstance(x, str) for x in data["license"]))
-        ):
-            problems.append('"license" must be a string or an array of strings')
-        if problems:
-            raise _HubError(400, "; ".join(problems), errors=[{"message": p} for p in problems])
+        _check_metadata(metadata)
         return {"errors": [], "warnings": []}
 
     def _info(self, user, kind, repo, rev, query, **_):
@@ -631,6 +669,11 @@ class HubEmulator:
                     del files[p]
             else:
                 raise _HubError(400, f"Unknown commit operation: {key!r}")
+        readme = files.get("README.md")
+        if readme is not None and readme is not r.commits[head_id].files.get("README.md"):
+            metadata = _front_matter(readme.data.decode(errors="replace"))
+            if metadata and metadata.strip():  # like the Hub, refuse a push whose card metadata is invalid
+                _check_metadata(metadata)
         commit = self._add_commit(r, branch, files, header["summary"], header.get("description", ""), user)
         return {
             "success": True, "commitOid": commit.id, "commitUrl": f"{self._repo_url(r)}/commit/{commit.id}",

@@ -1,6 +1,7 @@
 """The whole nightly job in process, on the default catalog and on real shared data."""
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,15 @@ from commons_pipelines.spec import CATALOG_DIR, load_catalog, load_spec
 
 from .conftest import BDPM, BDPM_COLUMNS, OTL, ROOT
 from .hub_emulator import serve
+
+
+PLANTED = [  # the personal data written into the default catalog's samples
+    "jane.holloway@riverside-primary.example.org", "Jane Holloway", "01 42 68 53 07", "Pedro Sánchez Ruiz",
+    "+34 612 345 678", "secretaria@cpmiguelhernandez.example.es", "020 7946 0321", "12345678Z",
+    "FR76 3000 6000 0112 3456 7890 189", "ce.0751234x@ac-paris.example.fr", "Claire Dubois", "06 12 34 56 78",
+    "pflegeberatung@pflegestuetzpunkt-nord.example.de", "+44 20 7946 0958",
+]
+BARE_ENGLISH_NAME = "Tom Barker"  # no cue word: only an English NER model finds it
 
 
 def run_nightly(specs, settings):
@@ -60,14 +70,25 @@ def test_nightly_job_publishes_every_default_source_once(settings):
         current = settings.publish_dir / source_id / "current"
         table = pq.read_table(current / "data")
         assert table.num_rows == meta["dagster/row_count"] > 0
-        assert duckdb.connect().execute(f"select count(*) from read_parquet('{current}/data/*.parquet')").fetchone()[0] == table.num_rows
+        assert duckdb.connect().execute(f"select count(*) from read_parquet('{current}/data/**/*.parquet')").fetchone()[0] == table.num_rows
         card = DatasetCard((current / "README.md").read_text())
         assert card.data.license and card.data.configs and json.loads((current / "croissant.json").read_text())
         loaded = datasets.load_dataset(str(current), cache_dir=str(settings.home / "hf-cache"))
         assert loaded["train"].num_rows == table.num_rows
     notices = pq.read_table(settings.publish_dir / "school_notices" / "current" / "data").to_pylist()
     ids = [r["notice_id"] for r in notices]
-    assert len(ids) == len(set(ids)) == 20  # 23 data lines: one duplicate dropped, three quarantined
+    # 24 data lines: three quarantined, one duplicate dropped, one dropped for quoting a national ID
+    assert len(ids) == len(set(ids)) == 19 and "SN-2026-003" not in ids
+    for source_id in specs:
+        rows = pq.read_table(settings.publish_dir / source_id / "current" / "data").to_pylist()
+        text = "\n".join(str(v) for row in rows for v in row.values())
+        assert [value for value in PLANTED if value in text] == []
+        card = (settings.publish_dir / source_id / "current" / "README.md").read_text()
+        assert [value for value in PLANTED if value in card] == []
+    guides = settings.curated_dir / "home_care_guides" / "manifest.json"
+    english_model = re.search(r"\([^)]*\ben\b[^)]*\)", json.loads(guides.read_text())["report"]["ner"])
+    published_guides = str(pq.read_table(settings.publish_dir / "home_care_guides" / "current" / "data").to_pylist())
+    assert (BARE_ENGLISH_NAME in published_guides) == (english_model is None)
     second = run_nightly(specs, settings)
     assert second.success
     for source_id in specs:
@@ -82,9 +103,14 @@ def test_curated_metadata_counts_every_stage(settings):
              if e.asset_key == AssetKey(["curated", "home_care_guides"])]
     meta = {k: v.value for k, v in mat.metadata.items()}
     assert meta["removed/ingest/malformed_json"] == 1 and meta["removed/ingest/not_an_object"] == 1
-    assert meta["removed/exact_dedup/exact_duplicate"] == 1
+    assert meta["removed/exact_dedup/exact_duplicate"] == 2  # the same guide twice, and its text under a new id
+    assert meta["removed/near_dedup/near_duplicate"] == 1 and meta["removed/quality/quality:min_words"] == 1
     stages = {r.data["stage"]: r.data for r in meta["stages"].records}
-    assert stages["ingest"]["rows_in"] == 15 and stages["exact_dedup"]["rows_out"] == meta["dagster/row_count"] == 12
+    assert stages["ingest"]["rows_in"] == 18 and stages["near_dedup"]["rows_out"] == meta["dagster/row_count"] == 12
+    assert meta["pii/EMAIL"] == 1 and meta["pii/PHONE"] == 2 and meta["pii/PERSON"] >= 2
+    assert meta["pii/ner"].startswith("spaCy") and meta["pii/ner"].endswith("no model for: en, de, pt")
+    assert {r.data["language"]: r.data["rows"] for r in meta["languages"].records} == {
+        "en": 4, "de": 3, "fr": 2, "pt": 2, "es": 1}
 
 
 def test_failing_expectation_blocks_publishing_and_v1_stays_current(tmp_path, settings):
@@ -115,7 +141,12 @@ def test_open_textbook_library_end_to_end(write_spec, settings):
     result = run_nightly({spec.id: spec}, settings)
     assert result.success, [e.message for e in result.all_events if e.is_failure]
     meta = published(result, spec.id)
-    assert meta["version"] == "v1" and meta["dagster/row_count"] == 1112
+    curated = {k: v.value for k, v in [e.materialization for e in result.get_asset_materialization_events()
+                                       if e.asset_key == AssetKey(["curated", spec.id])][0].metadata.items()}
+    # books of a series share their description: 3 repeat title and description, 17 more nearly (volumes 2, 3 ...)
+    assert curated["removed/exact_dedup/exact_duplicate"] == 3 and curated["removed/near_dedup/near_duplicate"] == 17
+    assert meta["version"] == "v1" and meta["dagster/row_count"] == 1112 - 20
+    assert curated["pii/EMAIL"] == 14 and curated["pii/ner"].startswith("no model for languages: en")
     rows = pq.read_table(settings.publish_dir / spec.id / "current" / "data").to_pylist()
     assert rows[0]["title"] == "Financial Accounting" and rows[0]["_licence"] == "CC0-1.0"
     assert rows[0]["_source_url"].endswith("OTL.csv") and len(rows[0]["_row_sha256"]) == 64
@@ -124,6 +155,8 @@ def test_open_textbook_library_end_to_end(write_spec, settings):
 def test_french_medicines_end_to_end(write_spec, settings):
     spec = write_spec("fr_medicines", title="Base de données publique des médicaments", licence="etalab-2.0",
                       languages=["fr"], domain="health", primary_key=["cis"], text_columns=["denomination"],
+                      dedup={"columns": [], "near": None},  # medicines may share a name: only whole rows repeat
+                      pii={"ner": "off"},  # drug names and laboratories, no person
                       files={"path": str(BDPM), "format": "tsv",
                              "csv": {"header": False, "columns": BDPM_COLUMNS, "quote_char": None}},
                       expectations=[{"expect_column_values_to_match_regex": {"column": "cis", "regex": "^[0-9]{8}$"}},
@@ -166,12 +199,19 @@ def test_nightly_job_publishes_versions_to_the_hub(hub, tmp_path, monkeypatch):
 
     assert run_nightly(specs, settings).success
     commits = len(hub.commits(repo))
+    lines = (samples / "school_notices" / "notices_2025.csv").read_text(encoding="utf-8").splitlines()
+    reposted = next(line for line in lines if line.startswith("SN-2025-001,")).replace("SN-2025-001", "SN-2027-002")
     (samples / "school_notices" / "notices_2027.csv").write_text(
         "notice_id,school,published_on,language,audience,title,body\n"
         "SN-2027-001,Riverside Primary School,2027-01-04,en,parents,Snow day,"
-        "The school is closed today because of heavy snow; online lessons start at 10:00.\n")
+        "The school is closed today because of heavy snow; online lessons start at 10:00.\n"
+        + reposted + "\n", encoding="utf-8")
     third = run_nightly(specs, settings)
     assert third.success and published(third, "school_notices")["version"] == "v2"
+    [curated] = [e.materialization for e in third.get_asset_materialization_events()
+                 if e.asset_key == AssetKey(["curated", "school_notices"])]
+    # the repost's text is in v1, read back from the Hub: a new record repeating published text
+    assert curated.metadata["removed/exact_dedup/published_duplicate"].value == 1
     assert published(third, "home_care_guides")["changed"] is False
     assert len(hub.commits(repo)) == commits + 1 and set(hub.refs(repo)["tags"]) == {"v1", "v2"}
 
@@ -179,7 +219,8 @@ def test_nightly_job_publishes_versions_to_the_hub(hub, tmp_path, monkeypatch):
 
     v1 = datasets.load_dataset(repo, revision="v1", token=HUB_TOKEN, cache_dir=str(tmp_path / "cache"))["train"]
     v2 = datasets.load_dataset(repo, revision="v2", token=HUB_TOKEN, cache_dir=str(tmp_path / "cache"))["train"]
-    assert (v1.num_rows, v2.num_rows) == (20, 21)
+    assert (v1.num_rows, v2.num_rows) == (19, 20)
+    assert "SN-2027-002" not in v2["notice_id"]
     assert "SN-2027-001" in v2["notice_id"] and "SN-2027-001" not in v1["notice_id"]
     card = hf_hub_download(repo, "README.md", repo_type="dataset", revision="v2", endpoint=hub.url, token=HUB_TOKEN,
                            cache_dir=tmp_path / "cache")

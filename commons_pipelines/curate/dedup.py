@@ -1,29 +1,306 @@
-"""Exact duplicates: a row whose data hash was seen before in this source is removed; the first copy is kept."""
+"""Exact and near-duplicate removal over the normalised text of chosen columns.
+
+Normalised text (`normal_text`): the columns joined by "\\n", Unicode NFKC, lower case, every run of whitespace or
+punctuation (Unicode P*) turned into one space, trimmed. Punctuation goes because editions and transcriptions of one
+text differ mostly there (straight or curly quotes, '--' or '—', "sister's" or "sister 's"); digits and symbols stay.
+A row whose normalised text is empty has no key and is never a duplicate: empty text is the quality filter's business.
+
+Memory: both steps keep an index that grows with the rows kept (documented state, not bounded by the batch):
+ExactDedup 16 bytes per distinct key (sorted numpy runs), NearDedup num_perm × 4 bytes of signature plus
+bands × 16 bytes of LSH index per kept document (about 0.7 KB at num_perm 128).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..spec import NearDedupConfig
 from .provenance import ROW_SHA256
 from .step import Step
 
+MIX = np.uint64(0x9E3779B97F4A7C15)
 
-class ExactDedup(Step):
-    name = "exact_dedup"
+
+def normal_text(batch: pa.RecordBatch, columns: list[str]) -> pa.Array:
+    missing = [c for c in columns if c not in batch.schema.names]
+    if missing:
+        raise ValueError(f"dedup: no column {', '.join(map(repr, missing))} in the batch; "
+                         f"columns present: {', '.join(batch.schema.names)}")
+    cols = [pc.fill_null(batch.column(c).cast(pa.large_string()), "") for c in columns]
+    text = cols[0] if len(cols) == 1 else pc.binary_join_element_wise(*cols, pa.scalar("\n", pa.large_string()))
+    text = pc.utf8_lower(pc.utf8_normalize(text, "NFKC"))
+    return pc.utf8_trim_whitespace(pc.replace_substring_regex(text, r"[\s\pZ\pP\pS]+", " "))
+
+
+def _duck(table: pa.Table, sql: str) -> pa.Table:
+    con = duckdb.connect()
+    try:
+        con.register("t", table)
+        return con.sql(sql).to_arrow_table()
+    finally:
+        con.close()
+
+
+def text_key(batch: pa.RecordBatch, columns: list[str]) -> pa.Array:
+    """MD5 (16 bytes, fixed_size_binary) of the normalised text of `columns`, hashed by DuckDB over the Arrow
+    array; null where that text is empty."""
+    text = normal_text(batch, columns)
+    keys = _duck(pa.table({"x": text}), "select case when x <> '' then unhex(md5(x)) end as k from t")
+    return keys.column("k").combine_chunks().cast(pa.binary(16))
+
+
+def row_key(batch: pa.RecordBatch) -> pa.Array:
+    """The first 16 bytes of `_row_sha256` (written by provenance, which runs before dedup)."""
+    if ROW_SHA256 not in batch.schema.names:
+        raise ValueError(f"dedup: no column {ROW_SHA256!r} (the provenance step writes it and runs first); "
+                         f"columns present: {', '.join(batch.schema.names)}")
+    keys = _duck(pa.table({"h": batch.column(ROW_SHA256)}), "select unhex(left(h, 32)) as k from t")
+    return keys.column("k").combine_chunks().cast(pa.binary(16))
+
+
+def as_bytes(keys: pa.Array) -> np.ndarray:
+    """16-byte keys as numpy 'S16' (sortable, searchable); a null key reads as 16 zero bytes."""
+    keys = keys.fill_null(b"\0" * 16) if keys.null_count else keys
+    buf = keys.buffers()[1]
+    return np.frombuffer(buf, "S16", count=len(keys), offset=keys.offset * 16)
+
+
+class KeyIndex:
+    """A set of 16-byte keys as sorted numpy runs, merged like a binary counter: 16 bytes a key, vectorised lookups."""
 
     def __init__(self) -> None:
+        self.runs: list[np.ndarray] = []
+
+    def __contains__(self, key: bytes) -> bool:
+        return bool(self.contains(np.array([key], "S16"))[0])
+
+    def contains(self, keys: np.ndarray) -> np.ndarray:
+        found = np.zeros(len(keys), bool)
+        for run in self.runs:
+            i = np.minimum(np.searchsorted(run, keys), len(run) - 1)
+            found |= run[i] == keys
+        return found
+
+    def add(self, keys: np.ndarray) -> None:
+        run = np.unique(keys)
+        while self.runs and len(self.runs[-1]) <= 2 * len(run):
+            run = np.unique(np.concatenate([self.runs.pop(), run]))
+        if len(run):
+            self.runs.append(run)
+
+
+def first_in_batch(keys: np.ndarray) -> np.ndarray:
+    first = np.zeros(len(keys), bool)
+    first[np.unique(keys, return_index=True)[1]] = True
+    return first
+
+
+class ExactDedup(Step):
+    """Exact duplicates of the normalised text of `columns` (`text_key`), or of the whole row (`_row_sha256`) when
+    `columns` is None or empty.
+
+    Rule: a row whose key is in the previous published version (`published`) but whose `_row_sha256` is not there
+    (a new record repeating published text) is rejected `published_duplicate`. Otherwise the first row with a key, in
+    source order across batches, is kept and every later one is rejected `exact_duplicate`. A republished record
+    (same `_row_sha256`) is therefore kept. Rows with empty normalised text have no key and are kept.
+    `published` yields batches of the published version (same columns and `_row_sha256`); it is read once, on the
+    first call to process()."""
+
+    name = "exact_dedup"
+
+    def __init__(self, columns: list[str] | None = None, published: Iterable[pa.RecordBatch] = ()) -> None:
         super().__init__()
-        self.seen: set[bytes] = set()
+        self.columns = list(columns or [])
+        self.published = published
+        self.seen = KeyIndex()
+        self.published_keys: KeyIndex | None = None
+        self.published_rows = KeyIndex()
+
+    def key(self, batch: pa.RecordBatch) -> pa.Array:
+        return text_key(batch, self.columns) if self.columns else row_key(batch)
+
+    def load_published(self) -> None:
+        self.published_keys = KeyIndex()
+        for batch in self.published:
+            keys = self.key(batch)
+            valid = pc.is_valid(keys).to_numpy(zero_copy_only=False)
+            self.published_keys.add(as_bytes(keys)[valid])
+            self.published_rows.add(as_bytes(row_key(batch)))
+        self.published = ()
 
     def process(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        keep = []
-        for digest in batch.column(ROW_SHA256).to_pylist():
-            key = bytes.fromhex(digest[:32])
-            keep.append(key not in self.seen)
-            self.seen.add(key)
-        mask = pa.array(keep)
-        if all(keep):
+        if self.published_keys is None:
+            self.load_published()
+        keys = self.key(batch)
+        valid = pc.is_valid(keys).to_numpy(zero_copy_only=False)
+        k = as_bytes(keys)
+        republished = np.zeros(len(k), bool)
+        if self.published_keys.runs and self.columns:
+            republished = self.published_keys.contains(k) & ~self.published_rows.contains(as_bytes(row_key(batch)))
+        republished &= valid
+        rest = valid & ~republished
+        duplicate = rest.copy()
+        idx = np.flatnonzero(rest)
+        duplicate[idx] = ~first_in_batch(k[idx]) | self.seen.contains(k[idx])
+        self.seen.add(k[idx])
+        for mask, reason in ((republished, "published_duplicate"), (duplicate, "exact_duplicate")):
+            if mask.any():
+                self.reject(batch.filter(pa.array(mask)), reason)
+        drop = republished | duplicate
+        return batch if not drop.any() else batch.filter(pa.array(~drop))
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: spreads every input bit over the 64 output bits."""
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def lsh_bands(threshold: float, num_perm: int) -> tuple[int, int]:
+    """(bands, rows per band) with bands × rows ≤ num_perm, minimising the false positive plus false negative area
+    of the S-curve 1 - (1 - s^rows)^bands around the threshold (datasketch's choice, equal weights)."""
+    s = np.linspace(0, 1, 1001)
+    best, arg = np.inf, (1, num_perm)
+    for b in range(1, num_perm + 1):
+        for r in range(1, num_perm // b + 1):
+            p = 1 - (1 - s ** r) ** b
+            err = np.trapezoid(np.where(s < threshold, p, 0), s) + np.trapezoid(np.where(s >= threshold, 1 - p, 0), s)
+            if err < best:
+                best, arg = err, (b, r)
+    return arg
+
+
+def shingle_hashes(text: pa.Array, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """64-bit hashes of the word `size`-shingles of each row, flat, with the row each came from (in row order).
+    A row with fewer words has one shingle, its whole text; a row with no words has none."""
+    parts = pc.split_pattern(text, " ")
+    flat, rows = pc.list_flatten(parts), pc.list_parent_indices(parts).to_numpy()
+    words = pc.dictionary_encode(flat)
+    vocab = _duck(pa.table({"w": words.dictionary}), "select hash(w) as h from t").column("h").to_numpy()
+    w = _mix(vocab[words.indices.to_numpy()] + MIX)
+    nonempty = pc.not_equal(pc.utf8_length(flat), 0).to_numpy(zero_copy_only=False)
+    w, rows = w[nonempty], rows[nonempty]
+    count = np.bincount(rows, minlength=len(text))
+    m = max(len(w) - size + 1, 0)
+    start = np.flatnonzero(rows[:m] == rows[size - 1:size - 1 + m])
+    h = np.zeros(len(start), np.uint64)
+    for k in range(size):
+        h = h * MIX + w[start + k]
+    short = (count[rows] < size)  # words of rows shorter than a shingle: one polynomial over each such row
+    sw, sr = w[short], rows[short]
+    pos = np.arange(len(sr)) - np.searchsorted(sr, sr)
+    powers = np.array([pow(int(MIX), k, 2**64) for k in range(size)], np.uint64)
+    heads = np.flatnonzero(np.r_[True, sr[1:] != sr[:-1]]) if len(sr) else np.zeros(0, np.int64)
+    sh = np.add.reduceat(sw * powers[pos], heads) if len(sr) else np.zeros(0, np.uint64)
+    all_rows = np.concatenate([rows[start], sr[heads]])
+    order = np.argsort(all_rows, kind="stable")
+    return _mix(np.concatenate([h, sh]))[order], all_rows[order]
+
+
+class NearDedup(Step):
+    """Near duplicates by MinHash LSH over word shingles of the normalised text (see `normal_text`).
+
+    Signatures: num_perm hash functions x -> (a·x + b) mod 2^64 (a odd, seeded, so results are the same on every
+    run), the top 32 bits of the minimum over a text's shingles, computed for the whole batch at once in numpy.
+    Candidates come from LSH bands (`lsh_bands`) and are verified: the first document in source order is kept, a
+    later one whose estimated Jaccard similarity (share of equal signature values) to a kept document is at least
+    config.threshold is rejected `near_duplicate`. Texts shorter than a shingle are one shingle; empty texts are kept.
+    `columns` None or empty: all data columns (names not starting with "_").
+    Memory: the signatures and band keys of every kept document (about num_perm × 4 + bands × 16 bytes each)."""
+
+    name = "near_dedup"
+
+    def __init__(self, columns: list[str] | None, config: NearDedupConfig) -> None:
+        super().__init__()
+        self.columns, self.config = list(columns or []), config
+        self.bands, self.rows = lsh_bands(config.threshold, config.num_perm)
+        rng = np.random.default_rng(20240611)
+        self.a = rng.integers(0, 2**63, config.num_perm, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+        self.b = rng.integers(0, 2**63, config.num_perm, dtype=np.uint64)
+        self.sigs = np.zeros((0, config.num_perm), np.uint32)
+        self.kept = 0
+        self.runs: list[tuple[np.ndarray, np.ndarray]] = []  # (sorted band keys, kept document ids), LSM-merged
+
+    def signatures(self, text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+        """MinHash signatures of the rows that have words, and those rows."""
+        h, rows = shingle_hashes(text, self.config.shingle)
+        heads = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if len(rows) else np.zeros(0, np.int64)
+        sig = np.empty((len(heads), self.config.num_perm), np.uint32)
+        step = max(1, 2**23 // max(len(h), 1))
+        for i in range(0, self.config.num_perm, step):
+            v = np.multiply(h[None, :], self.a[i:i + step, None])
+            v += self.b[i:i + step, None]
+            v >>= np.uint64(32)
+            sig[:, i:i + step] = np.minimum.reduceat(v, heads, axis=1).T
+        return sig, rows[heads]
+
+    def band_keys(self, sig: np.ndarray) -> np.ndarray:
+        r = self.rows
+        keys = np.empty((len(sig), self.bands), np.uint64)
+        for i in range(self.bands):
+            k = np.full(len(sig), np.uint64(i + 1))
+            for j in range(i * r, (i + 1) * r):
+                k = k * MIX + sig[:, j].astype(np.uint64)
+            keys[:, i] = _mix(k)
+        return keys
+
+    def indexed(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(document in batch, kept id) for every band key shared with an indexed document."""
+        flat, doc = keys.ravel(), np.repeat(np.arange(len(keys)), keys.shape[1])
+        docs, ids = [], []
+        for run, run_ids in self.runs:
+            lo, hi = np.searchsorted(run, flat, "left"), np.searchsorted(run, flat, "right")
+            n = hi - lo
+            at = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(n.sum())
+            docs.append(np.repeat(doc, n))
+            ids.append(run_ids[at])
+        return (np.concatenate(docs), np.concatenate(ids)) if docs else (np.zeros(0, int), np.zeros(0, int))
+
+    def index(self, keys: np.ndarray, ids: np.ndarray) -> None:
+        run, run_ids = keys.ravel(), np.repeat(ids, keys.shape[1])
+        while self.runs and len(self.runs[-1][0]) <= 2 * len(run):
+            old, old_ids = self.runs.pop()
+            run, run_ids = np.concatenate([old, run]), np.concatenate([old_ids, run_ids])
+        order = np.argsort(run, kind="stable")
+        self.runs.append((run[order], run_ids[order]))
+
+    def process(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        text = normal_text(batch, self.columns or [n for n in batch.schema.names if not n.startswith("_")])
+        sig, rows = self.signatures(text)
+        keys = self.band_keys(sig)
+        need = self.config.threshold * self.config.num_perm
+        dup = np.zeros(len(sig), bool)
+        doc, ids = self.indexed(keys)
+        if len(doc):
+            same = np.count_nonzero(sig[doc] == self.sigs[ids], axis=1) >= need
+            dup[doc[same]] = True
+        local: dict[int, list[int]] = {}  # band key -> documents of this batch kept so far
+        for i in np.flatnonzero(~dup):
+            cands = {c for k in keys[i].tolist() for c in local.get(k, ())}
+            if any(np.count_nonzero(sig[i] == sig[c]) >= need for c in sorted(cands)):
+                dup[i] = True
+                continue
+            for k in keys[i].tolist():
+                local.setdefault(k, []).append(i)
+        keep = ~dup
+        new_ids = np.arange(self.kept, self.kept + keep.sum())
+        if self.kept + len(new_ids) > len(self.sigs):  # grow by doubling: amortised copies
+            grown = np.zeros((max(2 * len(self.sigs), self.kept + len(new_ids), 1024), sig.shape[1]), np.uint32)
+            grown[:self.kept] = self.sigs[:self.kept]
+            self.sigs = grown
+        self.sigs[self.kept:self.kept + len(new_ids)] = sig[keep]
+        self.kept += len(new_ids)
+        if keep.any():
+            self.index(keys[keep], new_ids)
+        drop = np.zeros(batch.num_rows, bool)
+        drop[rows[dup]] = True
+        if not drop.any():
             return batch
-        self.reject(batch.filter(pc.invert(mask)), "exact_duplicate")
-        return batch.filter(mask)
+        self.reject(batch.filter(pa.array(drop)), "near_duplicate")
+        return batch.filter(pa.array(~drop))

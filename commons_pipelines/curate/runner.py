@@ -13,24 +13,63 @@ import json
 import shutil
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..naming import column_name
 from ..spec import SourceSpec
-from ..stats import StageCount
-from .dedup import ExactDedup
-from .normalize import NormalizeColumns
+from ..stats import CurationReport, StageCount
+from .dedup import ExactDedup, NearDedup
+from .language import LANG, LanguageId
+from .normalize import NormalizeColumns, NormalizeText
+from .pii import Pii, default_regions
+from .pii.ner import NerStatus, load_ner
 from .provenance import Provenance
+from .quality import QualityFilter
 from .step import Step, run_steps
 
 PART_ROWS = 1_000_000
 
 
-def default_steps(spec: SourceSpec) -> list[Step]:
-    return [NormalizeColumns(), Provenance(spec), ExactDedup()]
+def _columns(names: list[str] | None, default: list[str]) -> list[str]:
+    return [column_name(c) for c in (default if names is None else names)]
+
+
+def dedup_columns(spec: SourceSpec) -> list[str]:
+    return _columns(spec.dedup.columns, spec.text_columns)
+
+
+def default_steps(spec: SourceSpec, published: Iterable[pa.RecordBatch] = (), pii_key: bytes | None = None,
+                  ner=None) -> list[Step]:
+    """The curation of every source, in order. Costly steps come after the cheap filters; PII is treated before
+    the row hash and dedup, so duplicates are judged on the data as it will be published."""
+    text = spec.text_columns
+    pii = spec.pii.model_copy(update={"columns": {column_name(c): p for c, p in spec.pii.columns.items()}})
+    steps: list[Step] = [NormalizeColumns(), NormalizeText(spec.normalize)]
+    quality = _columns(spec.quality.columns, text)
+    if quality:
+        steps.append(QualityFilter(quality, spec.quality))
+    steps.append(Pii(pii, spec.id, list(spec.pii.regions) or default_regions(spec.languages), pii_key,
+                     ner.backend if ner is not None else None, _columns(None, text)))
+    language = _columns(spec.language.columns, text)
+    if language:
+        steps.append(LanguageId(language, spec.language))
+    steps.append(Provenance(spec))
+    dedup = dedup_columns(spec)
+    if spec.dedup.exact:
+        steps.append(ExactDedup(dedup, published if spec.dedup.against_published else ()))
+    if spec.dedup.near and dedup:
+        steps.append(NearDedup(dedup, spec.dedup.near))
+    return steps
+
+
+def report(steps: list[Step], ner) -> CurationReport:
+    pii = [count for step in steps if isinstance(step, Pii) for count in step.report()]
+    return CurationReport(pii=pii, ner=ner.description if ner is not None else "off")
 
 
 @dataclass
@@ -41,6 +80,16 @@ class Curated:
     rows: int
     stages: list[StageCount]
     schema: pa.Schema | None
+    report: CurationReport = field(default_factory=CurationReport)
+
+    def languages(self) -> dict[str, int]:
+        """Rows per `_lang`, most frequent first; empty when the source has no language column."""
+        if not self.files or self.schema is None or LANG not in self.schema.names:
+            return {}
+        with duckdb.connect() as con:
+            rows = con.execute(f"select {LANG}, count(*) n from read_parquet(?) group by 1 order by n desc, 1",
+                               [[str(f) for f in self.files]]).fetchall()
+        return dict(rows)
 
 
 class _Parts:
@@ -85,12 +134,21 @@ class _Quarantine:
             writer.close()
 
 
-def curate(spec: SourceSpec, batches: Iterable[pa.RecordBatch], folder: Path,
-           ingest: StageCount | None = None, steps: list[Step] | None = None) -> Curated:
+def curate(spec: SourceSpec, batches: Iterable[pa.RecordBatch], folder: Path, ingest: StageCount | None = None,
+           steps: list[Step] | None = None, *, published: Iterable[pa.RecordBatch] = (),
+           pii_key: bytes | None = None) -> Curated:
+    """Run the steps (by default `default_steps`) and replace the curated folder with the result.
+
+    `published` yields the previous published version's rows (for dedup against it); `pii_key` is the secret for
+    pseudonymisation."""
     folder = Path(folder)
     staging = folder.with_name(folder.name + ".staging")
     shutil.rmtree(staging, ignore_errors=True)
-    steps = default_steps(spec) if steps is None else steps
+    ner = None
+    if steps is None:
+        ner = (load_ner(spec.languages, spec.pii.ner) if spec.text_columns
+               else NerStatus(None, "off: names and addresses are looked for in text_columns, and none are declared"))
+        steps = default_steps(spec, published, pii_key, ner)
     parts, quarantine = _Parts(staging / "data"), _Quarantine(staging / "quarantine")
     try:
         for batch in run_steps(steps, batches, quarantine):
@@ -100,8 +158,9 @@ def curate(spec: SourceSpec, batches: Iterable[pa.RecordBatch], folder: Path,
         quarantine.close()
     stages = ([ingest] if ingest else []) + [s.count for s in steps]
     staging.mkdir(parents=True, exist_ok=True)
+    found = report(steps, ner)
     manifest = {"id": uuid.uuid4().hex, "source": spec.id, "rows": parts.rows,
-                "stages": [s.as_dict() for s in stages]}
+                "stages": [s.as_dict() for s in stages], "report": found.as_dict()}
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=1))
     old = folder.with_name(folder.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
@@ -110,7 +169,7 @@ def curate(spec: SourceSpec, batches: Iterable[pa.RecordBatch], folder: Path,
     staging.rename(folder)
     shutil.rmtree(old, ignore_errors=True)
     files = [folder / "data" / p.name for p in parts.files]
-    return Curated(folder, manifest["id"], files, parts.rows, stages, parts.schema)
+    return Curated(folder, manifest["id"], files, parts.rows, stages, parts.schema, found)
 
 
 def load_curated(folder: Path) -> Curated:
@@ -121,4 +180,5 @@ def load_curated(folder: Path) -> Curated:
     files = sorted((folder / "data").glob("part-*.parquet"))
     schema = pq.read_schema(files[0]) if files else None
     return Curated(folder, manifest["id"], files, manifest["rows"],
-                   [StageCount.from_dict(d) for d in manifest["stages"]], schema)
+                   [StageCount.from_dict(d) for d in manifest["stages"]], schema,
+                   CurationReport.from_dict(manifest.get("report", {})))

@@ -27,13 +27,15 @@ from dagster import (
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
-from ..curate.runner import curate, load_curated
+from ..curate.provenance import ROW_SHA256
+from ..curate.runner import Curated, curate, dedup_columns, load_curated
 from ..ingest.files import files_source
 from ..ingest.warehouse import ingest_count, read_records
 from ..publish import publish
-from ..settings import Settings
+from ..publish.previous import previous_rows
+from ..settings import Settings, pii_key
 from ..spec import SourceSpec
-from ..stats import StageCount
+from ..stats import CurationReport, StageCount
 from ..validate.runner import record_verdict, run_suite, unvalidated
 from ..validate.suites import GENERIC, suite, suite_names
 from .resources import Publisher, Warehouse
@@ -61,6 +63,33 @@ def stage_table(stages: list[StageCount]) -> MetadataValue:
     schema = TableSchema([TableColumn("stage"), TableColumn("rows_in", "int"), TableColumn("rows_out", "int"),
                           TableColumn("removed", "int"), TableColumn("by_reason")])
     return MetadataValue.table(records, schema)
+
+
+def pii_table(report: CurationReport) -> MetadataValue:
+    records = [TableRecord({"type": p.type, "column": p.column, "policy": p.policy, "found": p.count})
+               for p in report.pii]
+    schema = TableSchema([TableColumn("type"), TableColumn("column"), TableColumn("policy"),
+                          TableColumn("found", "int")])
+    return MetadataValue.table(records, schema)
+
+
+def language_table(counts: dict[str, int]) -> MetadataValue:
+    return MetadataValue.table([TableRecord({"language": k, "rows": v}) for k, v in counts.items()],
+                               TableSchema([TableColumn("language"), TableColumn("rows", "int")]))
+
+
+def curation_metadata(data: Curated) -> dict:
+    """What curation found, as metadata: the PII table, totals per type, the NER backend, rows per language."""
+    by_type: dict[str, int] = {}
+    for p in data.report.pii:
+        by_type[p.type] = by_type.get(p.type, 0) + p.count
+    languages = data.languages()
+    return {
+        "pii": pii_table(data.report),
+        **{f"pii/{t}": n for t, n in sorted(by_type.items())},
+        "pii/ner": data.report.ner,
+        **({"languages": language_table(languages)} if languages else {}),
+    }
 
 
 def arrow_schema(schema: pa.Schema | None) -> MetadataValue:
@@ -93,10 +122,13 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
 
     @asset(key=curated_key, deps=[raw_key], group_name=spec.id, kinds={"parquet"}, tags=_tags(spec),
            pool=warehouse_pool(spec),
-           description=f"{spec.title}: curated rows (normalised names, provenance, exact duplicates removed).")
-    def curated(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+           description=f"{spec.title}: curated rows: normalised text, quality filters, personal data treated, "
+                       "language identified, provenance, exact and near duplicates removed.")
+    def curated(context: AssetExecutionContext, warehouse: Warehouse, publisher: Publisher) -> MaterializeResult:
         db = warehouse.database(spec.id)
-        result = curate(spec, read_records(db), warehouse.curated(spec.id), ingest=ingest_count(db))
+        published = previous_rows(publisher.make_target(), spec, [*dedup_columns(spec), ROW_SHA256])
+        result = curate(spec, read_records(db), warehouse.curated(spec.id), ingest=ingest_count(db),
+                        published=published, pii_key=pii_key())
         removed = {f"removed/{s.stage}/{reason}": n for s in result.stages for reason, n in s.removed.items()}
         return MaterializeResult(metadata={
             "dagster/row_count": result.rows,
@@ -105,6 +137,7 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
             "stages": stage_table(result.stages),
             "dagster/column_schema": arrow_schema(result.schema).value,
             **removed,
+            **curation_metadata(result),
         })
 
     checks = [_suite_check(spec, name, curated_key) for name in suite_names(spec)]
@@ -118,7 +151,7 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
         if problems:
             raise Failure(description=f"{spec.id}: not published, the current version stays live: "
                                       + "; ".join(problems))
-        result = publish(spec, data.files, data.stages, publisher.make_target(),
+        result = publish(spec, data.files, data.stages, publisher.make_target(), report=data.report,
                          max_shard_bytes=publisher.max_shard_bytes, work_dir=publisher.work_dir())
         context.log.info(f"{spec.id}: " + (f"published {result.version}" if result.changed
                                             else f"unchanged, {result.version} stays current"))
@@ -130,20 +163,22 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
             "shards": len(result.shards),
             "location": result.location,
             "stages": stage_table(data.stages),
+            **curation_metadata(data),
         })
 
     return [raw, curated, published], checks
 
 
 def _suite_check(spec: SourceSpec, name: str, curated_key: AssetKey) -> AssetChecksDefinition:
-    what = ("rows > 0, provenance and key columns not null, row hash unique, licence open" if name == GENERIC
+    what = ("rows > 0, provenance and key columns not null, row hash unique, licence open, no residual personal data"
+            if name == GENERIC
             else "the expectations declared in the source YAML")
 
     @asset_check(asset=curated_key, name=f"{name}_suite", blocking=True,
                  description=f"Great Expectations, {name} suite: {what}. Blocks publishing when it fails.")
     def check(warehouse: Warehouse) -> AssetCheckResult:
         data = load_curated(warehouse.curated(spec.id))
-        result = run_suite(data, name, suite(spec, name))
+        result = run_suite(data, name, suite(spec, name, data.schema))
         record_verdict(data, result)
         return AssetCheckResult(
             passed=result.success,

