@@ -34,9 +34,16 @@ ui: install $(DAGSTER_HOME)/dagster.yaml
 catalog: install
 	$(BIN)/commons catalog
 
+DATA := ../shared/data
 bench: install
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[bench]'
 	$(BIN)/python benchmarks/pipeline.py --copies 20 --out benchmarks/results/pipeline.md
+	$(BIN)/python benchmarks/steps.py --mb 100 --out benchmarks/results/steps.md
+	$(BIN)/python benchmarks/language_accuracy.py $(DATA)/language/udhr_151_languages.jsonl --compare --out benchmarks/results/language.md
+	$(BIN)/python benchmarks/dedup_accuracy.py $(DATA)/dedup/gutenberg --out benchmarks/results/dedup.md
+	for f in presidio_synth_en.json meddocan_es_train.jsonl; do \
+	  $(BIN)/python benchmarks/pii_accuracy.py $(DATA)/pii/$$f --out benchmarks/results/pii.md && \
+	  $(BIN)/python benchmarks/pii_accuracy.py $(DATA)/pii/$$f --ner --out benchmarks/results/pii_ner.md || exit 1; done
 
 clean:
 	rm -rf $(COMMONS_HOME)

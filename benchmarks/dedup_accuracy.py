@@ -18,7 +18,6 @@ import resource
 import time
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 
 from commons_pipelines.curate.dedup import NearDedup, normal_text

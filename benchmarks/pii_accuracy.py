@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("file", type=Path)
     ap.add_argument("--ner", action="store_true", help="also score PERSON and ADDRESS with the NER backend")
-    ap.add_argument("--out", type=Path, help="append the markdown section to this file")
+    ap.add_argument("--out", type=Path, help="write the markdown section into this file (replacing its earlier run)")
     ap.add_argument("--regions", help="comma-separated phone regions (default: from the documents' language)")
     ap.add_argument("--show", type=int, default=15, help="masked misses and false alarms to print per type")
     args = ap.parse_args(argv)
@@ -127,7 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.ner:
         try:
             from commons_pipelines.curate.pii.ner import load_ner
-            status = load_ner(langs, "required")
+            status = load_ner(langs)
+            if status.backend is None:
+                raise RuntimeError(status.description)
         except (ImportError, RuntimeError) as err:
             print(f"--ner: the NER backend is not available: {err}", file=sys.stderr)
             return 2
@@ -165,9 +167,20 @@ def main(argv: list[str] | None = None) -> int:
             for ctx in by_type[t][:args.show]:
                 print(f"{label} {t}: {ctx}")
     if args.out:
-        with args.out.open("a", encoding="utf-8") as f:
-            f.write(report + "\n")
+        write_section(args.out, f"## {args.file.name}", report + "\n")
     return 0
+
+
+def write_section(path: Path, heading: str, section: str) -> None:
+    """Replace this file's section in the results (the text from its heading to the next one), or append it."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    start = text.find(heading + "\n")
+    if start < 0:
+        text = text + ("\n" if text and not text.endswith("\n") else "") + section
+    else:
+        end = text.find("\n## ", start + len(heading))
+        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
+    path.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

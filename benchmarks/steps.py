@@ -80,7 +80,7 @@ def main() -> None:
                        "licence": "CC-BY-4.0", "languages": ["en", "es", "fr"], "domain": "general", "kind": "files",
                        "files": {"path": ".", "format": "jsonl"}, "text_columns": ["text"],
                        "publish": {"repo_id": "bench/steps"},
-                       "pii": {"policy": "pseudonymize"},
+                       "pii": {"policy": "pseudonymize", "ner": "off"},  # NER speed: results/pii_ner.md
                        "quality": {"min_words": 3, "max_words": 100_000, "max_symbol_ratio": 0.1,
                                    "min_alpha_words": 0.5, "max_duplicate_lines": 0.3, "max_top_ngram": 0.2,
                                    "max_duplicate_ngrams": 0.15, "boilerplate": True}}, Path("bench.yaml"))

@@ -9,11 +9,11 @@ import pyarrow.parquet as pq
 import pytest
 from dagster import AssetKey
 
-from commons_pipelines.curate.pii import contains, scan
-from commons_pipelines.spec import PATTERN_PII, load_catalog
+from commons_pipelines.curate.pii import scan
+from commons_pipelines.spec import PATTERN_PII
 
 from .conftest import SHARED_DATA
-from .test_pipeline import checks, published, run_nightly
+from .test_pipeline import checks, run_nightly
 
 UDHR = SHARED_DATA / "language" / "udhr_151_languages.jsonl"
 LANGUAGES = ["en", "fr", "de", "es", "ar"]
@@ -112,7 +112,10 @@ def test_every_step_runs_in_order_and_nothing_planted_is_published(source, setti
     assert not any(m.type in PATTERN_PII for m in scan(pa.array([r["text"] for r in rows])))
 
     by_id = {r["doc_id"]: r for r in rows}
-    assert "D003" not in by_id  # the card row is dropped whole
+    assert "D003" not in by_id  # the card row is dropped whole, and quarantined redacted
+    quarantine = pq.read_table(settings.curated_dir / spec.id / "quarantine" / "pii.parquet").to_pylist()
+    assert [(r["doc_id"], r["_reason"]) for r in quarantine] == [("D003", "pii:CARD")]
+    assert "[CARD]" in quarantine[0]["text"] and CARD not in quarantine[0]["text"]
     assert by_id["D002"]["email"] == by_id["D008"]["email"] and by_id["D002"]["email"].startswith("[EMAIL")
     assert "[EMAIL]" in by_id["D001"]["text"]  # redacted in place, typed
     pii = {(r.data["type"], r.data["column"]): r.data["found"] for r in meta["pii"].records}

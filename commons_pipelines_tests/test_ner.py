@@ -139,7 +139,9 @@ def test_unknown_mode_is_an_error():
 
 def test_language_without_model():
     status = load_ner(["de", "nl-BE"])
-    assert status.backend is None and status.description == "no model for languages: de, nl"
+    assert status.description.endswith("no model for languages: de, nl; name cues and street patterns only")
+    assert status.backend.find(["Bitte melden Sie sich bei Frau Anna Schmidt, Hauptstraße 12."]) == [
+        [(31, 43, "PERSON"), (45, 59, "ADDRESS")]]
     with pytest.raises(NerUnavailable, match="no model for languages: de"):
         load_ner(["de"], "required")
     partial = load_ner(["es", "de"])

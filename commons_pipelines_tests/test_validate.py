@@ -44,7 +44,7 @@ class Tamper(Step):
 def test_generic_and_declared_suites_pass_on_real_data_shard_by_shard(bdpm):
     spec, batches, folder = bdpm
     data = curate(spec, batches, folder)
-    for name, suite in suites(spec).items():
+    for name, suite in suites(spec, data.schema).items():  # with the schema: residual PII in each string column
         result = run_suite(data, name, suite, shard_rows=4000)
         assert result.success, result.failures
         assert result.shards == 4 and result.rows == 15756 and result.evaluated == result.successful
@@ -93,3 +93,23 @@ def test_a_verdict_counts_only_for_the_curation_it_checked(bdpm):
     assert unvalidated(first, ["declared"]) == []
     second = curate(spec, batches[:1], folder)
     assert unvalidated(second, ["declared"]) == [f"suite 'declared' has not run on curation {second.id}"]
+
+
+def test_residual_personal_data_fails_the_generic_suite_unless_the_column_is_kept(bdpm, write_spec):
+    import json
+
+    from commons_pipelines.curate.runner import default_steps
+
+    spec, batches, folder = bdpm
+    leak = "pharmacovigilance.contact@example.fr"
+    steps = [*default_steps(spec), Tamper("holders", f" Contact: {leak}", 4), Tamper("routes", "+33 6 12 34 56 78", 2)]
+    data = curate(spec, batches[:1], folder, steps=steps)
+    result = run_suite(data, GENERIC, generic_suite(spec, data.schema))
+    failed = {(f["expectation"], f["kwargs"].get("column")): f["unexpected_count"] for f in result.failures}
+    assert failed == {("expect_column_values_to_have_no_residual_pii", "holders"): 4,
+                      ("expect_column_values_to_have_no_residual_pii", "routes"): 2}
+    assert leak not in json.dumps(result.failures) and "12 34 56" not in json.dumps(result.failures)
+
+    kept = write_spec("bdpm_kept", licence="etalab-2.0", languages=["fr"], primary_key=["cis"], files=spec.files.model_dump(),
+                      pii={"columns": {"holders": "keep", "routes": "keep"}})
+    assert run_suite(data, GENERIC, generic_suite(kept, data.schema)).success

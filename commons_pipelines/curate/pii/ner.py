@@ -119,7 +119,7 @@ def load_ner(languages: list[str] | None = None, mode: Mode = "auto") -> NerStat
     if mode == "off":
         return NerStatus(None, "off")
     status = _load(tuple(dict.fromkeys(_base(t) for t in (languages or MODELS))))
-    if status.backend is None and mode == "required":
+    if (status.backend is None or not status.backend.models) and mode == "required":
         raise NerUnavailable(f"pii.ner is 'required' but the NER backend is {status.description}")
     return status
 
@@ -130,8 +130,6 @@ def _load(languages: tuple[str, ...]) -> NerStatus:
         import spacy  # noqa: F401
     except ImportError:
         return NerStatus(None, f"not installed: {INSTALL_HINT}")
-    if not any(lang in MODELS for lang in languages):
-        return NerStatus(None, f"no model for languages: {', '.join(languages)}")
     models, covered, missing = {}, {}, []
     for lang in languages:
         for package in MODELS.get(lang, ()):
@@ -140,9 +138,10 @@ def _load(languages: tuple[str, ...]) -> NerStatus:
                 break
             except Exception:  # noqa: BLE001 - not installed, or built for another spaCy: try the next one
                 missing.append(package)
-    if not models:
-        return NerStatus(None, f"no model for languages: {', '.join(languages)} "
-                               f"(none of {', '.join(dict.fromkeys(missing))} is installed)")
+    if not models:  # the cues and street patterns still run: they need no model
+        tried = f"; none of {', '.join(dict.fromkeys(missing))} is installed" if missing else ""
+        return NerStatus(SpacyNer({}, default=""), f"spaCy {_version('spacy')}: no model for languages: "
+                                                   f"{', '.join(languages)}{tried}; name cues and street patterns only")
     uncovered = [lang for lang in languages if lang not in models]
     backend = SpacyNer(models, default=next(lang for lang in languages if lang in models), route=bool(uncovered))
     per_model: dict[str, list[str]] = {}
@@ -208,7 +207,9 @@ class SpacyNer:
         return out
 
     def _route(self, texts: list, rows: list[int]) -> dict[str, list[int]]:
-        if not rows or (not self.route and len({id(m) for m in self.models.values()}) == 1):
+        if not rows or not self.models:
+            return {}
+        if not self.route and len({id(m) for m in self.models.values()}) == 1:
             return {self.default: rows}
         predict = _language_predict()
         routed: dict[str, list[int]] = {}
