@@ -148,7 +148,7 @@ def _load(languages: tuple[str, ...]) -> NerStatus:
     for lang in models:
         per_model.setdefault(covered[lang], []).append(lang)
     parts = [f"{p} {_version(p)} ({', '.join(langs)})" for p, langs in per_model.items()]
-    text = f"spaCy {_version('spacy')} " + ", ".join(parts) + " + street-address patterns"
+    text = f"spaCy {_version('spacy')} " + ", ".join(parts) + " + name cues and street patterns"
     if uncovered:
         text += f"; no model for: {', '.join(uncovered)}"
     return NerStatus(backend, text)
