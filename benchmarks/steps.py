@@ -6,7 +6,8 @@ Gutenberg books cut into paragraphs. It is repeated with a copy number prefixed 
 reaches `--mb` megabytes of text, so exact dedup sees only the duplicates the data really has. The same corpus is
 written to and read from Parquet by pyarrow alone, the floor any step is compared against.
 
-Each step runs on the output of the steps before it (held in memory), so its time is its own:
+Each step runs on the output of the steps before it (held in memory), so its time is its own; then the whole
+curation runs as the pipeline runs it, in one process and with one worker process per CPU (curate/parallel.py):
     python benchmarks/steps.py --mb 100 --out benchmarks/results/steps.md
 """
 
@@ -104,6 +105,15 @@ def main() -> None:
         total += elapsed
         rows.append((step.name, step.count.rows_in, step.count.rows_out, elapsed))
     rows.append(("all steps", table.num_rows, sum(b.num_rows for b in batches), total))
+    from commons_pipelines.curate.runner import curate
+
+    for workers in sorted({1, os.cpu_count() or 1}):
+        with tempfile.TemporaryDirectory() as tmp:
+            t = time.perf_counter()
+            done = curate(spec, table.to_batches(max_chunksize=BATCH_ROWS), Path(tmp) / "curated",
+                          pii_key=b"benchmark key", workers=workers)
+            rows.append((f"curate(), {workers} process(es) for the steps before dedup, with its Parquet writes",
+                         table.num_rows, done.rows, time.perf_counter() - t))
 
     lines = [f"# Curation steps: throughput on {text_mb:.0f} MB of text ({table.num_rows:,} documents)", "",
              f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; one process, "

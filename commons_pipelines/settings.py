@@ -16,6 +16,7 @@ class Settings:
     hub_namespace: str | None
     timezone: str
     max_shard_bytes: int
+    workers: int = 1
 
     @property
     def warehouse_dir(self) -> Path:
@@ -44,7 +45,17 @@ class Settings:
             hub_namespace=env.get("COMMONS_HUB_NAMESPACE") or None,
             timezone=env.get("COMMONS_TIMEZONE", "UTC"),
             max_shard_bytes=int(float(env.get("COMMONS_MAX_SHARD_MB", "500")) * 1_000_000),
+            workers=_positive(env, "COMMONS_WORKERS", os.cpu_count() or 1),
         )
+
+
+def _positive(env, name: str, default: int) -> int:
+    value = env.get(name)
+    if value is None:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{name}={value!r}: a whole number of processes, 1 or more")
+    return int(value)
 
 
 PII_KEY_ENV = "COMMONS_PII_KEY"

@@ -83,3 +83,30 @@ def test_runner_writes_data_quarantine_and_counts_then_replaces_atomically(write
 def test_load_curated_says_what_to_do_when_nothing_was_curated(tmp_path):
     with pytest.raises(FileNotFoundError, match="materialise the curated asset first"):
         load_curated(tmp_path / "nothing")
+
+
+def test_worker_processes_give_the_same_curation_as_one_process(write_spec, tmp_path):
+    """UDHR paragraphs in 151 languages and MEDDOCAN clinical reports full of personal data, in batches of 400 rows:
+    with two worker processes the rows, their order, the counts, the PII report and the quarantine are the same."""
+    import json as _json
+
+    from .conftest import SHARED_DATA
+
+    texts = [_json.loads(line)["text"] for line in (SHARED_DATA / "language" / "udhr_151_languages.jsonl").open()]
+    texts += [_json.loads(line)["text"] for line in (SHARED_DATA / "pii" / "meddocan_es_train.jsonl").open()]
+    texts += texts[:300]  # exact duplicates (those the quality filter keeps), removed after the workers
+    table = pa.table({"doc_id": [f"d{i}" for i in range(len(texts))], "text": texts,
+                      "_source_file": ["docs.jsonl"] * len(texts)})
+    spec = write_spec("parallel", languages=["en", "es", "fr"], files={"path": ".", "format": "jsonl"},
+                      text_columns=["text"], pii={"policy": "redact", "types": {"NATIONAL_ID": "drop_row"}, "ner": "off"},
+                      quality={"min_words": 12})
+    one = curate(spec, table.to_batches(max_chunksize=400), tmp_path / "one")
+    two = curate(spec, table.to_batches(max_chunksize=400), tmp_path / "two", workers=2, parallel_after=1)
+    assert one.rows == two.rows and pq.read_table(one.files).equals(pq.read_table(two.files))
+    assert [s.as_dict() for s in one.stages] == [s.as_dict() for s in two.stages]
+    removed = {s.stage: dict(s.removed) for s in two.stages if s.removed}
+    assert {"quality", "pii", "exact_dedup"} <= set(removed) and removed["exact_dedup"]["exact_duplicate"] >= 200
+    assert one.report == two.report and any(p.type == "EMAIL" and p.count > 400 for p in two.report.pii)
+    for name in removed:
+        assert pq.read_table(one.folder / "quarantine" / f"{name}.parquet").equals(
+            pq.read_table(two.folder / "quarantine" / f"{name}.parquet"))

@@ -112,6 +112,7 @@ class ExactDedup(Step):
     first call to process()."""
 
     name = "exact_dedup"
+    stateful = True
 
     def __init__(self, columns: list[str] | None = None, published: Iterable[pa.RecordBatch] = ()) -> None:
         super().__init__()
@@ -215,6 +216,7 @@ class NearDedup(Step):
     Memory: the signatures and band keys of every kept document (about num_perm × 4 + bands × 16 bytes each)."""
 
     name = "near_dedup"
+    stateful = True
 
     def __init__(self, columns: list[str] | None, config: NearDedupConfig) -> None:
         super().__init__()

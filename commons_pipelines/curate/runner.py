@@ -30,6 +30,7 @@ from .pii import Pii, default_regions
 from .pii.ner import NerStatus, load_ner
 from .provenance import Provenance
 from .quality import QualityFilter
+from .parallel import prefix_builder, run_parallel
 from .step import Step, run_steps
 
 PART_ROWS = 1_000_000
@@ -134,24 +135,33 @@ class _Quarantine:
             writer.close()
 
 
+def ner_status(spec: SourceSpec) -> NerStatus:
+    if not spec.text_columns:
+        return NerStatus(None, "off: names and addresses are looked for in text_columns, and none are declared")
+    return load_ner(spec.languages, spec.pii.ner)
+
+
 def curate(spec: SourceSpec, batches: Iterable[pa.RecordBatch], folder: Path, ingest: StageCount | None = None,
            steps: list[Step] | None = None, *, published: Iterable[pa.RecordBatch] = (),
-           pii_key: bytes | None = None) -> Curated:
+           pii_key: bytes | None = None, workers: int = 1, parallel_after: int = 2) -> Curated:
     """Run the steps (by default `default_steps`) and replace the curated folder with the result.
 
     `published` yields the previous published version's rows (for dedup against it); `pii_key` is the secret for
-    pseudonymisation."""
+    pseudonymisation. With `workers` > 1 the default steps before dedup run in that many processes once more than
+    `parallel_after` batches come (see parallel.py); the result is the same."""
     folder = Path(folder)
     staging = folder.with_name(folder.name + ".staging")
     shutil.rmtree(staging, ignore_errors=True)
     ner = None
+    parallel = steps is None and workers > 1
     if steps is None:
-        ner = (load_ner(spec.languages, spec.pii.ner) if spec.text_columns
-               else NerStatus(None, "off: names and addresses are looked for in text_columns, and none are declared"))
+        ner = ner_status(spec)
         steps = default_steps(spec, published, pii_key, ner)
     parts, quarantine = _Parts(staging / "data"), _Quarantine(staging / "quarantine")
     try:
-        for batch in run_steps(steps, batches, quarantine):
+        out = (run_parallel(steps, prefix_builder(spec, pii_key), batches, quarantine, workers, parallel_after)
+               if parallel else run_steps(steps, batches, quarantine))
+        for batch in out:
             parts.write(batch)
     finally:
         parts.close()

@@ -17,6 +17,7 @@ Reject = Callable[[str, pa.RecordBatch, str], None]
 
 class Step:
     name: str = "step"
+    stateful: bool = False  # True when a batch's result depends on earlier batches (dedup): it runs in one process
 
     def __init__(self) -> None:
         self.count = StageCount(self.name)
@@ -30,6 +31,17 @@ class Step:
             self.count.removed[reason] += rows.num_rows
             if self._sink:
                 self._sink(self.name, rows, reason)
+
+    def snapshot(self) -> tuple[StageCount, object]:
+        """What this step counted since the last snapshot, then zero: how a worker process hands its counts back."""
+        count, self.count = self.count, StageCount(self.name)
+        return count, None
+
+    def absorb(self, count: StageCount, found: object) -> None:
+        """Add counts made by a copy of this step in a worker process."""
+        self.count.rows_in += count.rows_in
+        self.count.rows_out += count.rows_out
+        self.count.removed.update(count.removed)
 
     def run(self, batches: Iterable[pa.RecordBatch], sink: Reject | None = None) -> Iterator[pa.RecordBatch]:
         self._sink = sink

@@ -128,7 +128,7 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
         db = warehouse.database(spec.id)
         published = previous_rows(publisher.make_target(), spec, [*dedup_columns(spec), ROW_SHA256])
         result = curate(spec, read_records(db), warehouse.curated(spec.id), ingest=ingest_count(db),
-                        published=published, pii_key=pii_key())
+                        published=published, pii_key=pii_key(), workers=warehouse.workers)
         removed = {f"removed/{s.stage}/{reason}": n for s in result.stages for reason, n in s.removed.items()}
         return MaterializeResult(metadata={
             "dagster/row_count": result.rows,

@@ -23,6 +23,7 @@ class Warehouse(ConfigurableResource):
     warehouse_dir: str
     dlt_dir: str
     curated_dir: str
+    workers: int = 1  # processes for the curation steps before dedup
 
     def database(self, source_id: str) -> Path:
         return warehouse.database(Path(self.warehouse_dir), source_id)
@@ -62,7 +63,7 @@ def resources(settings: Settings) -> dict:
     return {
         "dlt": DagsterDltResource(),
         "warehouse": Warehouse(warehouse_dir=str(settings.warehouse_dir), dlt_dir=str(settings.dlt_dir),
-                               curated_dir=str(settings.curated_dir)),
+                               curated_dir=str(settings.curated_dir), workers=settings.workers),
         "publisher": Publisher(target=settings.target, publish_dir=str(settings.publish_dir),
                                hf_endpoint=settings.hf_endpoint, hub_namespace=settings.hub_namespace,
                                max_shard_bytes=settings.max_shard_bytes),

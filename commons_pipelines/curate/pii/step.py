@@ -59,6 +59,15 @@ class Pii(Step):
         msg = "\x1f".join((self.dataset, type, canon)).encode()
         return f"[{type}:{hmac.new(self._key, msg, hashlib.sha256).hexdigest()[:12]}]"
 
+    def snapshot(self) -> tuple:
+        count, _ = super().snapshot()
+        found, self._counts = self._counts, Counter()
+        return count, found
+
+    def absorb(self, count, found) -> None:
+        super().absorb(count, found)
+        self._counts.update(found)
+
     def report(self) -> list[PiiCount]:
         return [PiiCount(t, c, p, n) for (t, c, p), n in sorted(self._counts.items())]
 

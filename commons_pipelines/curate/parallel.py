@@ -1,0 +1,87 @@
+"""Run the stateless steps of a curation in worker processes, batch by batch, and keep the input order.
+
+The steps before the first stateful one (dedup keeps an index of what it has seen) work on each batch alone, so
+batches can go to a pool of processes. Results come back in input order, so the output is the same as in one
+process. Each worker builds its own steps once (models load once per worker); the counts, personal data found and
+quarantined rows of each batch travel back with it and are added to the main process's steps, which report them.
+Small inputs never pay for starting the pool: it starts only after `after` batches went through in process, and at
+most `2 × workers` batches are in flight, so memory stays bounded by batches, not by the dataset.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing as mp
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+
+import pyarrow as pa
+
+from ..spec import SourceSpec
+from .step import Reject, Step, run_steps
+
+_worker_steps: list[Step] = []
+
+
+def _start(build: Callable[[], list[Step]]) -> None:
+    global _worker_steps
+    _worker_steps = build()
+
+
+def _work(batch: pa.RecordBatch) -> tuple[list[pa.RecordBatch], list[tuple], list[tuple]]:
+    rejected: list[tuple] = []
+    out = list(run_steps(_worker_steps, [batch], lambda step, rows, reason: rejected.append((step, rows, reason))))
+    return out, rejected, [step.snapshot() for step in _worker_steps]
+
+
+def stateless_prefix(steps: list[Step]) -> int:
+    return next((i for i, step in enumerate(steps) if step.stateful), len(steps))
+
+
+def run_parallel(steps: list[Step], build: Callable[[], list[Step]], batches: Iterable[pa.RecordBatch],
+                 sink: Reject, workers: int, after: int = 2) -> Iterator[pa.RecordBatch]:
+    """Like run_steps(steps, batches, sink), with the stateless prefix in `workers` processes. `build` makes that
+    prefix again in each worker: it must be picklable (a module-level function or a functools.partial of one)."""
+    n = stateless_prefix(steps)
+    prefix, tail = steps[:n], steps[n:]
+
+    def head() -> Iterator[pa.RecordBatch]:
+        source = iter(batches)
+        yield from run_steps(prefix, itertools.islice(source, after), sink)
+        following = next(source, None)
+        if following is None:
+            return
+        context = mp.get_context("spawn")  # no fork: the parent holds DuckDB, GX and Dagster threads
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_start, initargs=(build,)) as pool:
+            pending: deque[Future] = deque()
+            for batch in itertools.chain([following], source):
+                pending.append(pool.submit(_work, batch))
+                if len(pending) >= 2 * workers:
+                    yield from _collect(pending.popleft().result(), prefix, sink)
+            while pending:
+                yield from _collect(pending.popleft().result(), prefix, sink)
+
+    yield from run_steps(tail, head(), sink)
+
+
+def _collect(result: tuple, prefix: list[Step], sink: Reject) -> Iterator[pa.RecordBatch]:
+    out, rejected, counts = result
+    for step, (count, found) in zip(prefix, counts):
+        step.absorb(count, found)
+    for step, rows, reason in rejected:
+        sink(step, rows, reason)
+    yield from out
+
+
+def prefix_builder(spec: SourceSpec, pii_key: bytes | None) -> Callable[[], list[Step]]:
+    from functools import partial
+
+    return partial(_build_prefix, spec, pii_key)
+
+
+def _build_prefix(spec: SourceSpec, pii_key: bytes | None) -> list[Step]:
+    from .runner import default_steps, ner_status
+
+    steps = default_steps(spec, (), pii_key, ner_status(spec))
+    return steps[:stateless_prefix(steps)]
