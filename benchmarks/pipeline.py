@@ -43,7 +43,9 @@ def specs(work: Path, copies: int) -> dict:
         "bdpm": parse_spec({**base, "id": "bdpm", "title": "French medicines", "languages": ["fr"], "domain": "health",
                             "files": {"path": str(folder), "glob": "*.txt", "format": "tsv",
                                       "csv": {"header": False, "columns": BDPM_COLUMNS, "quote_char": None}},
-                            "primary_key": ["cis"]}, work / "bdpm.yaml"),
+                            "primary_key": ["cis"],
+                            "pii": {"columns": {"cis": "keep"}}},  # public codes; prefixed, some read as phones
+                           work / "bdpm.yaml"),
         "otl": parse_spec({**base, "id": "otl", "title": "Open Textbook Library", "languages": ["en"],
                            "domain": "education", "licence": "CC0-1.0", "files": {"path": str(OTL), "format": "csv"}},
                           work / "otl.yaml"),
@@ -69,10 +71,10 @@ def stage(name: str, work: str, copies: int, source: str, queue) -> None:
         pipeline(spec, settings.warehouse_dir, settings.dlt_dir).run(files_source(spec)).raise_on_failed_jobs()
         rows = ingest_count(db).rows_out
     elif name == "curate":
-        rows = curate(spec, read_records(db), curated_dir, ingest=ingest_count(db)).rows
+        rows = curate(spec, read_records(db), curated_dir, ingest=ingest_count(db), workers=os.cpu_count() or 1).rows
     elif name == "validate":
         data = load_curated(curated_dir)
-        suite = generic_suite(spec)
+        suite = generic_suite(spec, data.schema)  # with the residual-PII check on every string column
         start = time.perf_counter()  # GX's import and context are start-up, not per-row work
         rows = run_suite(data, GENERIC, suite).rows
     else:
