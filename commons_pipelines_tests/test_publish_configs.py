@@ -25,6 +25,7 @@ from commons_pipelines.publish import HubTarget, LocalTarget, publish
 from commons_pipelines.spec import SourceSpec
 from commons_pipelines.stats import CurationReport, PiiCount, StageCount
 from commons_pipelines_tests.hub_emulator import serve
+from commons_pipelines_tests.test_publish_shards import curated
 
 UDHR = Path(__file__).resolve().parents[2] / "shared" / "data" / "language" / "udhr_151_languages.jsonl"
 LANGS = ["en", "fr", "pt-PT", "zh-Hans"]
@@ -73,16 +74,6 @@ def udhr_table() -> pa.Table:
     })
 
 
-def write_curated(folder: Path, table: pa.Table, parts: int = 3) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    step = -(-table.num_rows // parts)
-    paths = []
-    for i in range(parts):
-        paths.append(folder / f"part-{i}.parquet")
-        pq.write_table(table.slice(i * step, step), paths[-1])
-    return paths
-
-
 def rows_of(table: pa.Table, lang: str) -> pa.Table:
     mask = pc.is_null(table["_lang"]) if lang == "und" else pc.equal(table["_lang"], lang)
     return table.filter(mask)
@@ -107,7 +98,7 @@ def table_rows(text: str) -> list[list[str]]:
 
 def test_multilingual_local_layout_card_and_croissant(tmp_path):
     spec, table = make_spec(), udhr_table()
-    result = publish(spec, write_curated(tmp_path / "c", table), STAGES, LocalTarget(tmp_path / "out"),
+    result = publish(spec, curated(tmp_path / "c", table), STAGES, LocalTarget(tmp_path / "out"),
                      report=REPORT, work_dir=tmp_path, **SMALL)
     folder = Path(result.ref)
     counts = expected_counts(table)
@@ -153,7 +144,7 @@ def test_load_dataset_per_config_and_all_from_the_local_folder(tmp_path):
     import datasets
 
     spec, table = make_spec(), udhr_table()
-    publish(spec, write_curated(tmp_path / "c", table), STAGES, LocalTarget(tmp_path / "out"), **SMALL)
+    publish(spec, curated(tmp_path / "c", table), STAGES, LocalTarget(tmp_path / "out"), **SMALL)
     current, cache_dir = str(tmp_path / "out" / spec.id / "current"), str(tmp_path / "hf-cache")
 
     french = datasets.load_dataset(current, "fr", cache_dir=cache_dir)
@@ -169,16 +160,16 @@ def test_load_dataset_per_config_and_all_from_the_local_folder(tmp_path):
     # a new version under the same path, with fewer French rows: the per-config dataset_info changes with it,
     # so `datasets` does not serve the old version from its cache
     fewer = table.filter(pc.invert(pc.and_(pc.equal(table["_lang"], "fr"), pc.greater(table["id"], "udhr-fra-010"))))
-    publish(spec, write_curated(tmp_path / "c2", fewer), STAGES, LocalTarget(tmp_path / "out"), **SMALL)
+    publish(spec, curated(tmp_path / "c2", fewer), STAGES, LocalTarget(tmp_path / "out"), **SMALL)
     again = datasets.load_dataset(current, "fr", cache_dir=cache_dir)
     assert again["train"]["id"] == rows_of(fewer, "fr")["id"].to_pylist() and 0 < again["train"].num_rows < 59
 
 
 def test_a_language_removed_in_the_next_version_is_absent_locally(tmp_path):
     spec, table, target = make_spec(), udhr_table(), LocalTarget(tmp_path / "out")
-    first = publish(spec, write_curated(tmp_path / "c1", table), STAGES, target, **SMALL)
+    first = publish(spec, curated(tmp_path / "c1", table), STAGES, target, **SMALL)
     without = table.filter(pc.fill_null(pc.not_equal(table["_lang"], "pt-PT"), True))
-    second = publish(spec, write_curated(tmp_path / "c2", without), STAGES, target, **SMALL)
+    second = publish(spec, curated(tmp_path / "c2", without), STAGES, target, **SMALL)
 
     assert (first.version, second.version) == ("v1", "v2")
     v1, v2 = Path(first.ref), Path(second.ref)
@@ -193,8 +184,8 @@ def test_hub_configs_load_and_a_removed_language_is_deleted_in_the_commit(hub, t
     spec, table = make_spec(), udhr_table()
     without = table.filter(pc.fill_null(pc.not_equal(table["_lang"], "pt-PT"), True))
     target = HubTarget(hub.url, token=TOKEN)
-    first = publish(spec, write_curated(tmp_path / "c1", table), STAGES, target, report=REPORT, **SMALL)
-    second = publish(spec, write_curated(tmp_path / "c2", without), STAGES, target, report=REPORT, **SMALL)
+    first = publish(spec, curated(tmp_path / "c1", table), STAGES, target, report=REPORT, **SMALL)
+    second = publish(spec, curated(tmp_path / "c2", without), STAGES, target, report=REPORT, **SMALL)
 
     v1, v2 = hub.files(REPO, revision="v1"), hub.files(REPO, revision="v2")
     assert sorted(f for f in v1 if f.startswith("data/")) == [s.path for s in first.shards]
@@ -214,7 +205,7 @@ def test_hub_configs_load_and_a_removed_language_is_deleted_in_the_commit(hub, t
 
 def test_personal_data_table_and_ner_sentence_on_the_card(tmp_path):
     spec, table = make_spec(), udhr_table()
-    result = publish(spec, write_curated(tmp_path / "c", table), STAGES, LocalTarget(tmp_path / "out"), report=REPORT)
+    result = publish(spec, curated(tmp_path / "c", table), STAGES, LocalTarget(tmp_path / "out"), report=REPORT)
     card = card_of(Path(result.ref))
 
     personal = section(card, "Personal data")
@@ -231,7 +222,7 @@ def test_personal_data_table_and_ner_sentence_on_the_card(tmp_path):
 def test_the_card_says_when_no_ner_backend_looked(tmp_path, ner, spec_ner, says):
     spec = make_spec(pii={"ner": spec_ner})
     report = CurationReport([PiiCount("EMAIL", "text", "redact", 1)], ner)
-    result = publish(spec, write_curated(tmp_path / "c", udhr_table()), STAGES, LocalTarget(tmp_path / "out"),
+    result = publish(spec, curated(tmp_path / "c", udhr_table()), STAGES, LocalTarget(tmp_path / "out"),
                      report=report)
     personal = section(card_of(Path(result.ref)), "Personal data")
     assert says in personal and "were looked for by the NER backend" not in personal
@@ -240,7 +231,7 @@ def test_the_card_says_when_no_ner_backend_looked(tmp_path, ner, spec_ner, says)
 
 
 def test_the_report_changes_the_card_not_the_content_hash(tmp_path):
-    spec, files = make_spec(), write_curated(tmp_path / "c", udhr_table())
+    spec, files = make_spec(), curated(tmp_path / "c", udhr_table())
     plain = publish(spec, files, STAGES, LocalTarget(tmp_path / "a"), **SMALL)
     reported = publish(spec, files, STAGES, LocalTarget(tmp_path / "b"), report=REPORT, **SMALL)
 
@@ -253,7 +244,7 @@ def test_the_report_changes_the_card_not_the_content_hash(tmp_path):
 @pytest.mark.parametrize("changes", [{"languages": ["fr"]}, {"language": {"configs": False}}])
 def test_single_language_layout_is_unchanged_with_a_lang_column(tmp_path, changes):
     spec, table = make_spec(**changes), udhr_table()
-    result = publish(spec, write_curated(tmp_path / "c", table), STAGES, LocalTarget(tmp_path / "out"))
+    result = publish(spec, curated(tmp_path / "c", table), STAGES, LocalTarget(tmp_path / "out"))
     folder = Path(result.ref)
 
     assert [s.path for s in result.shards] == ["data/train-00000-of-00001.parquet"]
@@ -270,7 +261,7 @@ def test_single_language_layout_is_unchanged_with_a_lang_column(tmp_path, change
 def test_configs_true_splits_even_a_one_language_source(tmp_path):
     spec = make_spec(languages=["en"], language={"configs": True})
     table = rows_of(udhr_table(), "en")
-    result = publish(spec, write_curated(tmp_path / "c", table), STAGES, LocalTarget(tmp_path / "out"))
+    result = publish(spec, curated(tmp_path / "c", table), STAGES, LocalTarget(tmp_path / "out"))
 
     assert [s.path for s in result.shards] == ["data/en/train-00000-of-00001.parquet"]
     assert [c["config_name"] for c in card_of(Path(result.ref)).data.configs] == ["all", "en"]
@@ -281,7 +272,7 @@ def test_a_lang_value_that_cannot_name_a_folder_is_refused_naming_column_and_row
     bad = table.set_column(2, "_lang", pa.array(table["_lang"].to_pylist()[:7] + ["../fr"]
                                                 + table["_lang"].to_pylist()[8:], pa.large_string()))
     with pytest.raises(ValueError, match=r"column '_lang', row 7: not a BCP-47 tag") as caught:
-        publish(make_spec(), write_curated(tmp_path / "c", bad, parts=1), STAGES, LocalTarget(tmp_path / "out"))
+        publish(make_spec(), curated(tmp_path / "c", bad, parts=1), STAGES, LocalTarget(tmp_path / "out"))
     assert "../fr" not in str(caught.value)
     assert not (tmp_path / "out" / "udhr_sample").exists()
 

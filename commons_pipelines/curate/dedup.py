@@ -21,19 +21,13 @@ import pyarrow.compute as pc
 
 from ..spec import NearDedupConfig
 from .provenance import ROW_SHA256
-from .step import Step
+from .step import Step, joined_text
 
 MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
 def normal_text(batch: pa.RecordBatch, columns: list[str]) -> pa.Array:
-    missing = [c for c in columns if c not in batch.schema.names]
-    if missing:
-        raise ValueError(f"dedup: no column {', '.join(map(repr, missing))} in the batch; "
-                         f"columns present: {', '.join(batch.schema.names)}")
-    cols = [pc.fill_null(batch.column(c).cast(pa.large_string()), "") for c in columns]
-    text = cols[0] if len(cols) == 1 else pc.binary_join_element_wise(*cols, pa.scalar("\n", pa.large_string()))
-    text = pc.utf8_lower(pc.utf8_normalize(text, "NFKC"))
+    text = pc.utf8_lower(pc.utf8_normalize(joined_text(batch, columns, "dedup"), "NFKC"))
     return pc.utf8_trim_whitespace(pc.replace_substring_regex(text, r"[\s\pZ\pP\pS]+", " "))
 
 

@@ -56,7 +56,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..spec import LanguageConfig
-from .step import Step
+from .step import Step, joined_text
 
 LANG = "_lang"
 SCORE = "_lang_score"
@@ -228,20 +228,11 @@ class LanguageId(Step):
         self.config = config
 
     def _text(self, batch: pa.RecordBatch) -> pa.Array:
-        names = batch.schema.names
-        arrays = []
         for column in self.columns:
-            if column not in names:
-                raise ValueError(f"language: column {column!r} is not in the batch; columns present: {', '.join(names)}")
-            array = batch.column(column)
-            if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
-                raise ValueError(f"language: column {column!r} is {array.type}, not text")
-            arrays.append(array.cast(pa.large_string()))
-        if len(arrays) == 1:
-            return arrays[0]
-        # null_handling="skip" drops all-null rows in pyarrow 26: join empty strings instead
-        arrays = [pc.fill_null(a, "") for a in arrays]
-        return pc.binary_join_element_wise(*arrays, pa.scalar("\n", pa.large_string()))
+            if column in batch.schema.names and not pa.types.is_string(batch.column(column).type) \
+                    and not pa.types.is_large_string(batch.column(column).type):
+                raise ValueError(f"language: column {column!r} is {batch.column(column).type}, not text")
+        return joined_text(batch, self.columns, self.name)
 
     def process(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         langs, scores, lang2, share2 = _detect(self._text(batch), self.config.threshold, self.config.second)

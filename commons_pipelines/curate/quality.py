@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..spec import QualityConfig
-from .step import Step
+from .step import Step, joined_text
 
 GOPHER = {
     "min_words": 50, "max_words": 100_000, "min_mean_word_length": 3, "max_mean_word_length": 10,
@@ -44,15 +44,6 @@ RULES = ("min_words", "max_words", "min_mean_word_length", "max_mean_word_length
          "boilerplate")
 SPACE = r"\s\pZ"
 BOILERPLATE_LINE = r"(?im)^[^\n]*(javascript|terms of use|privacy policy|cookie policy|uses cookies|use of cookies|use cookies)[^\n]*(\n|$)"
-
-
-def joined(batch: pa.RecordBatch, columns: list[str]) -> pa.Array:
-    missing = [c for c in columns if c not in batch.schema.names]
-    if missing:
-        raise ValueError(f"quality: no column {', '.join(map(repr, missing))} in the batch; "
-                         f"columns present: {', '.join(batch.schema.names)}")
-    cols = [pc.fill_null(batch.column(c).cast(pa.large_string()), "") for c in columns]
-    return cols[0] if len(cols) == 1 else pc.binary_join_element_wise(*cols, pa.scalar("\n", pa.large_string()))
 
 
 def _count(text: pa.Array, pattern: str) -> np.ndarray:
@@ -177,7 +168,7 @@ class QualityFilter(Step):
     def process(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         if self.config.boilerplate:
             batch = self.strip_boilerplate(batch)
-        failures = self.failures(joined(batch, self.columns))
+        failures = self.failures(joined_text(batch, self.columns, self.name))
         rejected = np.zeros(batch.num_rows, bool)
         for rule in RULES:
             if rule in failures:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..stats import StageCount
 
@@ -51,6 +52,17 @@ class Step:
             self.count.rows_out += out.num_rows
             if out.num_rows:
                 yield out
+
+
+def joined_text(batch: pa.RecordBatch, columns: list[str], step: str) -> pa.Array:
+    """The text a step reads: `columns` joined by "\\n", a null read as "". A missing column is an error naming it."""
+    missing = [c for c in columns if c not in batch.schema.names]
+    if missing:
+        raise ValueError(f"{step}: no column {', '.join(map(repr, missing))} in the batch; "
+                         f"columns present: {', '.join(batch.schema.names)}")
+    # filled, not null_handling="skip": pyarrow 26 drops the rows where every column is null
+    cols = [pc.fill_null(batch.column(c).cast(pa.large_string()), "") for c in columns]
+    return cols[0] if len(cols) == 1 else pc.binary_join_element_wise(*cols, pa.scalar("\n", pa.large_string()))
 
 
 def run_steps(steps: list[Step], batches: Iterable[pa.RecordBatch], sink: Reject | None = None) -> Iterator[pa.RecordBatch]:

