@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum |
 export COMMONS_HOME ?= $(CURDIR)/.commons
 export DAGSTER_HOME ?= $(COMMONS_HOME)/dagster
 
-.PHONY: install run test ui catalog bench clean
+.PHONY: install run test ui catalog bench names-model clean
 
 install: $(STAMP)
 
@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed")'
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,ner]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,ner,train]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -44,6 +44,13 @@ bench: install
 	for f in presidio_synth_en.json meddocan_es_train.jsonl; do \
 	  $(BIN)/python benchmarks/pii_accuracy.py $(DATA)/pii/$$f --out benchmarks/results/pii.md && \
 	  $(BIN)/python benchmarks/pii_accuracy.py $(DATA)/pii/$$f --ner --out benchmarks/results/pii_ner.md || exit 1; done
+	for s in dev test; do $(BIN)/python benchmarks/pii_accuracy.py $(DATA)/pii/presidio_synth_en.json --ner --split $$s \
+	  --out benchmarks/results/pii_ner.md || exit 1; done
+	$(BIN)/python benchmarks/names_real_text.py $(DATA)/opendata/open_textbook_library/OTL.csv --out benchmarks/results/pii_ner.md
+
+# rebuilds commons_pipelines/curate/pii/en_names (about 15 minutes on 2 cores); reads the Gutenberg books in $(DATA)
+names-model: install
+	$(BIN)/python training/person_names.py
 
 clean:
 	rm -rf $(COMMONS_HOME)

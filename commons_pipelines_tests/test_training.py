@@ -1,0 +1,73 @@
+"""training/person_names.py, which builds the English name model the package ships: its generated sentences label
+exactly the names, real passages are labelled only where it is sure, and a small run trains a model that loads
+where the NER backend loads the shipped one."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOKS = ROOT.parent / "shared" / "data" / "dedup" / "gutenberg" / "documents"
+sys.path.insert(0, str(ROOT / "training"))
+
+import person_names as P  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def gen():
+    return P.Generator(7)
+
+
+def test_name_lists_cover_many_locales_and_scripts(gen):
+    firsts = {f for pool in gen.firsts for f in pool}
+    assert len(gen.firsts) > 60 and len(firsts) > 15_000
+    assert {"Olga", "Hiroshi", "Chinedu", "Zeynep", "Siobhán"} & firsts, "Latin, romanised and accented names"
+    assert all(re.fullmatch(r"[^\W\d_]+(?:['’ -][^\W\d_]+)*", f) for f in firsts)
+
+
+def test_generated_texts_label_the_names_and_nothing_else(gen):
+    firsts = {f.lower() for pool in gen.firsts for f in pool}
+    lasts = {w.lower() for pool in gen.lasts for name in pool for w in name.split("-")}
+    data = gen.corpus(400)
+    labelled = [text[s:e] for text, ents in data for s, e, _ in ents]
+    assert len(labelled) > 300 and any(not ents for _, ents in data), "texts with names and texts without"
+    for name in labelled:
+        words = [w.strip(".").lower() for w in name.replace("-", " ").split()]
+        assert words[0] in firsts or words[-1] in lasts or len(words[0]) == 1, name
+    assert any(n.islower() for n in labelled) and any(n.isupper() for n in labelled)
+
+
+def test_real_passages_label_only_what_is_sure(gen):
+    import spacy
+    from wordfreq import top_n_list
+
+    nlp = spacy.blank("en")
+    texts = ["Mr. Knightley walked to Hartfield with Emma Woodhouse.",
+             "She said that the rain would stop before the evening."]
+    names = {w.lower() for pool in gen.firsts + gen.lasts for name in pool for w in name.split()}
+    first, second = P.partial_examples(nlp, texts, set(gen.words), names, set(top_n_list("en", 3000)))
+    tags = {t.text: t.ent_iob_ or "-" for t in first.reference}
+    assert [e.text for e in first.reference.ents] == ["Knightley"]  # after a cue
+    assert tags["Hartfield"] == "-" and tags["Emma"] == "-", "unknown capitalised words are left unlabelled"
+    assert tags["walked"] == "O" and tags["with"] == "O"
+    assert all(t.ent_iob_ == "O" for t in second.reference), "ordinary prose is all O"
+
+
+def test_real_passages_from_books():
+    passages = P.real_texts(BOOKS, 200, seed=1)
+    assert len(passages) == 200 and all(15 < len(p) and "\n" not in p for p in passages)
+
+
+def test_a_small_run_trains_a_model_the_backend_can_load(tmp_path):
+    import spacy
+
+    P.train(sentences=400, epochs=2, seed=3, out=tmp_path / "en_names")
+    nlp = spacy.load(tmp_path / "en_names")
+    assert nlp.pipe_names == ["ner"] and nlp.get_pipe("ner").labels == ("PERSON",)
+    assert nlp.meta["finds_lowercase_names"] is True and nlp.meta["name"] == "en_names"
+    doc = nlp("Dear Maria Gonzalez, thank you for your application.")
+    assert all(e.label_ == "PERSON" for e in doc.ents)
