@@ -4,7 +4,7 @@ Explosion publishes its English spaCy pipelines on GitHub only, which the projec
 English NER backend is trained here: a blank English spaCy pipeline with one entity recogniser (label PERSON),
 learned from
 - texts generated from training/templates.py (written for this project), filled with the first names and surnames
-  of Faker's 90 locales (MIT; romanised by anyascii where the locale writes another script) and of the US 1990
+  of Faker's 92 locales (MIT; romanised by anyascii where the locale writes another script) and of the US 1990
   census, with Python's reference prose and common English words (wordfreq) as texts without names;
 - passages of the public-domain Gutenberg books in ../shared/data, partly labelled (`partial_examples`).
 The PII benchmark files are not read: they stay held out. Next to the model it writes the name lists the backend

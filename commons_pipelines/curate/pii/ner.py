@@ -13,7 +13,7 @@ GPE) alone is not a street address and is never reported.
 
 Models: spaCy pipelines; the first one installed in a language's list is used. English: `en_names`, shipped
 inside this package, a PERSON-only recogniser trained by training/person_names.py on sentences written for this
-project and filled with names of 90 locales (Explosion publishes its English pipelines on GitHub only, which the
+project and filled with names of 92 locales (Explosion publishes its English pipelines on GitHub only, which the
 project's machines cannot reach; a third-party re-upload on PyPI is not used, since a model package runs code when
 loaded). It was trained on lower-case and upper-case text too, so texts without a capital still go to it, and its
 spans are checked against the name lists saved with it (`_known_name`). French:
@@ -167,8 +167,8 @@ def _model(package: str):
     import spacy
 
     # Only the entity recogniser runs; in the small pipelines it has its own token-to-vector layer.
-    nlp = spacy.load(BUNDLED.get(package, package), exclude=["tok2vec", "tagger", "parser", "morphologizer", "attribute_ruler",
-                                       "lemmatizer", "senter"])
+    nlp = spacy.load(BUNDLED.get(package, package), exclude=["tok2vec", "tagger", "parser", "morphologizer",
+                                                             "attribute_ruler", "lemmatizer", "senter"])
     if "ner" not in nlp.pipe_names:
         raise OSError(f"{package}: no 'ner' component")
     return nlp
@@ -191,7 +191,7 @@ class SpacyNer:
             return out
         arr = pa.array(texts, pa.large_string())
         # Latin-script names start with a capital: a text without one goes to no model, unless the model was trained
-        # on lower-case text too (en_names: "my name is lena andersson").
+        # on lower-case text too (en_names: "dear tomasz wojcik").
         cased = pc.fill_null(pc.match_substring_regex(arr, _CAPITALISED), False).to_numpy(zero_copy_only=False)
         uncased = any(m.meta.get("finds_lowercase_names") for m in self.models.values())
         rows = [i for i in range(len(texts)) if texts[i] and (uncased or cased[i])]
