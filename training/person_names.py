@@ -97,7 +97,7 @@ def name_pools(seed: int) -> tuple[list[list[str]], list[list[str]], list]:
     return firsts, lasts, fakers
 
 
-def english_prose(name_lists: list[list[str]]) -> tuple[list[str], list[str]]:
+def english_prose(names: set[str]) -> tuple[list[str], list[str]]:
     """Sentences of Python's reference documentation (pydoc_data, in every Python) and the 40,000 most common English
     words less those that are also names."""
     from pydoc_data.topics import topics
@@ -106,7 +106,6 @@ def english_prose(name_lists: list[list[str]]) -> tuple[list[str], list[str]]:
     text = re.sub(r"\s+", " ", " ".join(topics.values()))
     sentences = [s for s in re.split(r"(?<=[.!?]) (?=[A-Z])", text)
                  if 20 < len(s) < 240 and not re.search(r"[(){}\[\]=_*>|`\\]|\.\.\.|  ", s)]
-    names = {w.lower() for names in name_lists for name in names for w in re.split(r"[ '’-]", name)}
     words = [w for w in top_n_list("en", 40_000) if w.isalpha() and len(w) > 1 and w not in names]
     return sentences, words
 
@@ -115,7 +114,9 @@ class Generator:
     def __init__(self, seed: int):
         self.rng = random.Random(seed)
         self.firsts, self.lasts, self.fakers = name_pools(seed)
-        self.sentences, self.words = english_prose(self.firsts + self.lasts)
+        self.name_words = {w.lower() for pool in self.firsts + self.lasts for name in pool
+                           for w in re.split(r"[ '’-]", name)}
+        self.sentences, self.words = english_prose(self.name_words)
 
     def _locale(self) -> int:
         return self.rng.randrange(len(self.firsts))
@@ -358,10 +359,9 @@ def train(sentences: int, epochs: int, seed: int, out: Path, real: Path | None =
     train_ex, skipped = examples(nlp, data[:sentences])
     dev_ex, _ = examples(nlp, data[sentences:])
     if real and real_n:
-        names = {w.lower() for pool in gen.firsts + gen.lasts for name in pool for w in re.split(r"[ '’-]", name)}
         from wordfreq import top_n_list
 
-        partial = partial_examples(nlp, real_texts(real, real_n, seed), set(gen.words), names,
+        partial = partial_examples(nlp, real_texts(real, real_n, seed), set(gen.words), gen.name_words,
                                    set(top_n_list("en", 3000)))
         print(f"{len(partial)} partly labelled passages from {real}", flush=True)
         train_ex += partial
