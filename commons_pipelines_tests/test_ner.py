@@ -83,6 +83,14 @@ def test_english_names_without_capitals_or_cues(ner):
         ["ahmed karimi"], ["tomasz wojcik"], ["Oluwaseun Adeyemi", "Katarzyna Nowak"], []]
 
 
+def test_greetings_places_and_lower_case_lines(ner):
+    texts = ["Dear Manlio, thank you for the visit.", "Hello I am the new carer.",
+             "We flew from New York to San Diego.", "ok, ask silvana about the keys",
+             "The gene was sequenced by the lab."]
+    found = ner.backend.find(texts)
+    assert [[t[s:e] for s, e, _ in spans] for t, spans in zip(texts, found)] == [["Manlio"], [], [], ["silvana"], []]
+
+
 def test_model_names_are_checked_against_the_name_lists(ner):
     """Title Case phrases the model takes for names are dropped when no word of theirs is a known name or an unknown
     word, when their known names are also ordinary words and none is a capitalised first name, or when a word names

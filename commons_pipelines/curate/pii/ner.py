@@ -294,8 +294,8 @@ def _name_lists(folder: Path) -> NameLists:
 def _known_name(span: str, lists: NameLists) -> bool:
     """A PERSON span of a model trained without real annotated text (en_names) is kept when a word of it is a
     listed name that is not also an ordinary word, or is a capitalised first name ("David W. Ball"), or when
-    every word is capitalised and unknown to English books ("Ibragimov"); a lone word must be one of the first or
-    last kind. A span with a word naming an institution ("James Madison University") is not a person. On the
+    every word is capitalised and unknown to English (not in wordfreq's list nor in the books: "Ibragimov"); a lone
+    word must be one of the first or last kind. A span with a word naming an institution ("James Madison University") is not a person. On the
     Open Textbook Library this keeps the authors and drops most Title Case phrases ("Policy", "Contracts Law");
     measured in benchmarks/results/pii_ner.md."""
     if _INSTITUTION.search(span):
