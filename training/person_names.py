@@ -104,17 +104,11 @@ def name_pools(seed: int) -> tuple[list[list[str]], list[list[str]], list]:
                 lasts.append(last)
             if script == "LATIN":
                 fakers.append(fake)
-    try:
-        from importlib.resources import files
+    sys.path.insert(0, str(ROOT))
+    from commons_pipelines.curate.pii.ner import census_list
 
-        folder = files("names")
-        for kind, pool in (("first", firsts), ("last", lasts)):
-            parts = ("dist.male.first", "dist.female.first") if kind == "first" else ("dist.all.last",)
-            words = [ln.split()[0].title() for part in parts
-                     for ln in (folder / part).read_text(encoding="ascii").splitlines()[:3000] if ln.strip()]
-            pool.append(words)
-    except ImportError:
-        pass
+    firsts.append([n.title() for part in ("dist.male.first", "dist.female.first") for n in census_list(part, 3000)])
+    lasts.append([n.title() for n in census_list("dist.all.last", 3000)])
     return firsts, lasts, fakers
 
 
@@ -376,11 +370,10 @@ def lexicon(gen: Generator, books: Path) -> Lexicon:
 
 def census_top(n: int) -> set[str]:
     """The census's n most common first names (male and female) and surnames."""
-    from importlib.resources import files
+    sys.path.insert(0, str(ROOT))
+    from commons_pipelines.curate.pii.ner import census_list
 
-    folder = files("names")
-    return {line.split()[0] for part in ("dist.male.first", "dist.female.first", "dist.all.last")
-            for line in (folder / part).read_text(encoding="ascii").splitlines()[:n] if line.strip()}
+    return {name for part in ("dist.male.first", "dist.female.first", "dist.all.last") for name in census_list(part, n)}
 
 
 INSIDE = re.compile(r"[^\s.!?:;\"“‘(\[]\s*$")

@@ -398,22 +398,23 @@ fifth were places and colleges ("Lincoln Center", "Santa Cruz")."""
 CENSUS_NAME = re.compile(rf"\b(?P<first>{_UPPER}[^\W\d_]+)(?:[ \t]+{_UPPER}\.)?[ \t]+(?P<last>{_UPPER}[^\W\d_]+)\b")
 
 
+def census_list(part: str, top: int) -> list[str]:
+    """The `top` most common names of one US 1990 census list (dist.male.first, dist.female.first, dist.all.last;
+    public domain, in the `names` package of the `ner` extra), most common first, upper case."""
+    from importlib.resources import files
+
+    rows = (line.split() for line in (files("names") / part).read_text(encoding="ascii").splitlines())
+    return [r[0] for r in rows if r and int(r[3]) <= top]
+
+
 @lru_cache(maxsize=1)
 def census_names() -> tuple[frozenset[str], frozenset[str]] | None:
-    """First names and surnames of the US 1990 census (public domain, in the `names` package of the `ner` extra)."""
+    """First names and surnames of the US 1990 census, cut at FIRST_NAMES_RANK and SURNAMES_RANK."""
     try:
-        from importlib.resources import files
-
-        folder = files("names")
+        firsts = census_list("dist.male.first", FIRST_NAMES_RANK) + census_list("dist.female.first", FIRST_NAMES_RANK)
+        return frozenset(firsts), frozenset(census_list("dist.all.last", SURNAMES_RANK))
     except ImportError:
         return None
-
-    def ranked(name: str, top: int) -> frozenset[str]:
-        rows = (line.split() for line in (folder / name).read_text(encoding="ascii").splitlines())
-        return frozenset(r[0] for r in rows if r and int(r[3]) <= top)
-
-    return (ranked("dist.male.first", FIRST_NAMES_RANK) | ranked("dist.female.first", FIRST_NAMES_RANK),
-            ranked("dist.all.last", SURNAMES_RANK))
 
 
 def _fold(word: str) -> str:
