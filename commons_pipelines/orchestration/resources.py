@@ -12,7 +12,7 @@ import dlt
 from dagster import ConfigurableResource
 
 from ..ingest import warehouse
-from ..publish.targets import HubTarget, LocalTarget, Target
+from ..publish import HubTarget, LocalTarget, Target
 from ..settings import Settings
 from ..spec import SourceSpec
 

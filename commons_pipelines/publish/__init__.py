@@ -2,7 +2,9 @@
 
 from .release import PublishResult, publish
 from .shards import Shard, ShardSet, read_batches, write_shards
-from .targets import HubError, HubTarget, LocalTarget, PublishConflict, Target, Version
+from .hub import HubError, HubTarget
+from .local import LocalTarget
+from .targets import PublishConflict, Target, Version
 
 __all__ = ["HubError", "HubTarget", "LocalTarget", "PublishConflict", "PublishResult", "Shard", "ShardSet", "Target",
            "Version", "publish", "read_batches", "write_shards"]

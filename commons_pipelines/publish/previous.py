@@ -14,7 +14,9 @@ import pyarrow.parquet as pq
 
 from ..spec import SourceSpec
 from .shards import DATA_DIR
-from .targets import REPO_TYPE, HubTarget, LocalTarget, Target
+from .hub import REPO_TYPE, HubTarget
+from .local import LocalTarget
+from .targets import Target
 
 
 def _files(target: Target, spec: SourceSpec) -> list[Path]:
