@@ -52,5 +52,6 @@ bench: install
 names-model: install
 	$(BIN)/python training/person_names.py
 
+# keeps the takedown lists: erased records must stay erased when everything is rebuilt
 clean:
-	rm -rf $(COMMONS_HOME)
+	find $(COMMONS_HOME) -mindepth 1 -maxdepth 1 ! -name takedown -exec rm -rf {} + 2>/dev/null || true

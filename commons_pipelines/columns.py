@@ -7,6 +7,7 @@ that it can never be taken for, or overwrite, a system column, and it stays in t
 
 from __future__ import annotations
 
+import duckdb
 import pyarrow as pa
 
 from .naming import column_name
@@ -70,3 +71,17 @@ def input_names(names: list[str]) -> tuple[list[str], dict[str, str]]:
         if reserved:
             renamed[name] = new
     return out, renamed
+
+
+def row_sha256(batch: pa.RecordBatch) -> pa.Array:
+    """SHA-256 over the data columns, hashed by DuckDB over the Arrow batch (vectorised, no Python per row).
+    Each value is cast to text, NULL is kept apart from '' and the fields are joined with a unit separator."""
+    cols = data_columns(batch.schema)
+    fields = ", ".join(f"coalesce('v' || cast(\"{c}\" as varchar), 'n')" for c in cols) or "''"
+    con = duckdb.connect()
+    try:
+        con.register("batch", batch)
+        table = con.sql(f"select sha256(concat_ws(chr(31), {fields})) as h from batch").to_arrow_table()
+    finally:
+        con.close()
+    return table.column("h").combine_chunks()

@@ -19,7 +19,7 @@ POINTS = {
     "ingest.loaded": "after dlt loaded the records, before the listing state is committed",
     "ingest.committed": "after the listing state is committed (the end of ingest)",
     "curate.part": "inside curation, after a part of the staged rows was written",
-    "curate.dedup": "after the staged rows were written, inside deduplication",
+    "curate.dedup": "inside deduplication, after the exact duplicates were decided",
     "curate.staged": "after the curated folder is complete, before it replaces the current one",
     "curate.swapped": "after the curated folder was swapped in (the end of curation)",
     "validate.suite": "inside a check, after GX ran, before its verdict is written",

@@ -17,6 +17,11 @@ class Settings:
     timezone: str
     max_shard_bytes: int
     workers: int = 1
+    allow_local_urls: bool = False
+    data_roots: tuple[Path, ...] = ()
+    takedown_dir: Path | None = None  # None: COMMONS_HOME/takedown
+    retries: int = 2  # Dagster retries of an ingest or publish that failed on the network
+    retry_delay: float = 10.0  # seconds before the first retry, doubled for each next one
 
     @property
     def warehouse_dir(self) -> Path:
@@ -46,7 +51,16 @@ class Settings:
             timezone=env.get("COMMONS_TIMEZONE", "UTC"),
             max_shard_bytes=int(float(env.get("COMMONS_MAX_SHARD_MB", "500")) * 1_000_000),
             workers=_positive(env, "COMMONS_WORKERS", os.cpu_count() or 1),
+            allow_local_urls=allow_local_urls(env),
+            data_roots=data_roots(env),
+            takedown_dir=Path(env.get("COMMONS_TAKEDOWN_DIR", home / "takedown")).absolute(),
+            retries=_count(env, "COMMONS_RETRIES", 2),
+            retry_delay=float(env.get("COMMONS_RETRY_DELAY", "10")),
         )
+
+    def __post_init__(self) -> None:
+        if self.takedown_dir is None:
+            object.__setattr__(self, "takedown_dir", self.home / "takedown")
 
 
 def _positive(env, name: str, default: int) -> int:
@@ -56,6 +70,29 @@ def _positive(env, name: str, default: int) -> int:
     if not value.isdigit() or int(value) < 1:
         raise ValueError(f"{name}={value!r}: a whole number of processes, 1 or more")
     return int(value)
+
+
+def _count(env, name: str, default: int) -> int:
+    value = env.get(name)
+    if value is None:
+        return default
+    if not value.isdigit():
+        raise ValueError(f"{name}={value!r}: a whole number, 0 or more")
+    return int(value)
+
+
+def allow_local_urls(env: dict[str, str] | None = None) -> bool:
+    """Whether sources may read http(s) URLs on loopback, link-local and other local addresses."""
+    value = (os.environ if env is None else env).get("COMMONS_ALLOW_LOCAL_URLS", "").strip().lower()
+    if value not in ("", "0", "1", "false", "true", "no", "yes"):
+        raise ValueError(f"COMMONS_ALLOW_LOCAL_URLS={value!r}: 1 to allow local addresses, 0 or unset to refuse them")
+    return value in ("1", "true", "yes")
+
+
+def data_roots(env: dict[str, str] | None = None) -> tuple[Path, ...]:
+    """Folders, besides the one holding the catalog folder, where sources' local files may be (os.pathsep-separated)."""
+    value = (os.environ if env is None else env).get("COMMONS_DATA_ROOTS", "")
+    return tuple(Path(p).expanduser().resolve() for p in value.split(os.pathsep) if p.strip())
 
 
 PII_KEY_ENV = "COMMONS_PII_KEY"

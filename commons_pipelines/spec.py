@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import os
 import re
 from enum import Enum
 from pathlib import Path
@@ -13,8 +14,18 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .licences import OPEN_LICENCES
+from .settings import allow_local_urls, data_roots
+from .urls import SCHEMES, UrlError, check_url, scheme, url_host
 
 CATALOG_DIR = Path(__file__).parent / "catalog"
+CATALOG_ENV = "COMMONS_CATALOG"
+
+
+def catalog_folder() -> Path:
+    """The catalog in use: COMMONS_CATALOG, or the one shipped in the package."""
+    return Path(os.environ.get(CATALOG_ENV) or CATALOG_DIR)
+MAX_YAML_BYTES = 1 << 20
+MAX_YAML_DEPTH = 50
 
 SourceId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,62}$")]
 
@@ -61,14 +72,30 @@ class CsvOptions(Strict):
 
 class FilesConfig(Strict):
     path: str = Field(description="a local folder or file, or an http(s) URL; relative paths start at the YAML's folder")
-    glob: str = "*"
+    glob: str = Field("*", min_length=1)
     format: Literal["csv", "tsv", "jsonl", "parquet"]
     compression: Literal["auto", "none", "gzip", "zstd"] = "auto"
     csv: CsvOptions = CsvOptions()
 
     @property
     def is_remote(self) -> bool:
-        return self.path.startswith(("http://", "https://"))
+        return scheme(self.path) in SCHEMES
+
+    @field_validator("path")
+    @classmethod
+    def _url_or_path(cls, value: str) -> str:
+        if scheme(value):
+            url_host(value)
+        elif re.search(r"[\x00-\x1f\x7f]", value):
+            raise ValueError("control characters are not allowed in a path")
+        return value
+
+    @field_validator("glob")
+    @classmethod
+    def _glob_inside_path(cls, value: str) -> str:
+        if value.startswith(("/", "\\")) or ".." in re.split(r"[/\\]", value):
+            raise ValueError(f"{value!r}: a glob is relative to 'path' and may not contain '..'")
+        return value
 
     @model_validator(mode="after")
     def _remote_is_one_file(self) -> FilesConfig:
@@ -129,9 +156,11 @@ class NearDedupConfig(Strict):
 
 
 class DedupConfig(Strict):
-    columns: list[str] | None = Field(None, description="the text compared; default text_columns, or the whole row")
+    columns: list[str] | None = Field(None, description="the text compared; by default none: only identical rows merge, "
+                                                        "so records with different keys or values never do")
     exact: bool = True
-    against_published: bool = Field(True, description="also drop new records whose text the previous published version holds")
+    against_published: bool = Field(True, description="among duplicates keep the copy already published, not the "
+                                                      "first in source order")
     near: NearDedupConfig | None = NearDedupConfig()
 
 
@@ -242,6 +271,37 @@ def _field_path(loc: tuple) -> str:
     return ".".join(str(p) for p in loc if not str(p).startswith("function-")) or "(top level)"
 
 
+def allowed_roots(origin: Path | str) -> tuple[Path, ...]:
+    """Where a source's local files may be: the folder holding its catalog folder, and the COMMONS_DATA_ROOTS."""
+    return Path(origin).absolute().parent.resolve().parent, *data_roots()
+
+
+def inside_roots(path: Path | str, roots: tuple[Path, ...]) -> bool:
+    """Whether `path`, symlinks and '..' resolved, lies in one of `roots`."""
+    real = Path(path).resolve()
+    return any(real.is_relative_to(root) for root in roots)
+
+
+def _check_location(spec: SourceSpec, origin: Path) -> None:
+    files, field = spec.files, f"{origin}: field 'files.path'"
+    if files.is_remote:
+        try:
+            check_url(files.path, allow_local_urls())
+        except UrlError as err:
+            raise SpecError(f"{field}: {err}") from None
+        return
+    roots = allowed_roots(origin)
+    try:
+        location = Path(spec.files_location())
+        inside = inside_roots(location, roots)
+    except (OSError, RuntimeError) as err:  # RuntimeError: a symlink loop
+        raise SpecError(f"{field}: {files.path!r} cannot be resolved: {err}") from None
+    if not inside:
+        real = "" if str(location) == files.path else f" ({location})"
+        raise SpecError(f"{field}: {files.path!r}{real} is outside the allowed roots "
+                        f"({', '.join(map(str, roots))}); add a root to COMMONS_DATA_ROOTS")
+
+
 def parse_spec(data: Any, origin: Path | str) -> SourceSpec:
     origin = Path(origin)
     if not isinstance(data, dict):
@@ -255,18 +315,81 @@ def parse_spec(data: Any, origin: Path | str) -> SourceSpec:
         raise SpecError(f"{origin}: " + "; ".join(problems)) from None
     if spec.id != origin.stem:
         raise SpecError(f"{origin}: field 'id': {spec.id!r} must match the file name {origin.stem!r}")
+    if spec.files:
+        _check_location(spec, origin)
     return spec
+
+
+class _Refused(Exception):
+    pass
+
+
+class _Loader(yaml.SafeLoader):
+    """safe_load without anchors and aliases: nested aliases expand exponentially when read (billion laughs)."""
+    depth = 0
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise _Refused(f"YAML anchors and aliases (&name, *name) are not allowed (line {line})")
+        if self.depth >= MAX_YAML_DEPTH:
+            raise _Refused(f"nested deeper than {MAX_YAML_DEPTH} levels (line {line})")
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+def read_yaml(path: Path) -> Any:
+    """A source YAML's content; SpecError when it is not a regular file, too large, or not plain YAML."""
+    try:
+        if not path.is_file():
+            raise SpecError(f"{path}: not a regular file")
+        with open(path, "rb") as f:
+            raw = f.read(MAX_YAML_BYTES + 1)
+    except OSError as err:
+        raise SpecError(f"{path}: cannot be read: {err.strerror or err}") from None
+    if len(raw) > MAX_YAML_BYTES:
+        raise SpecError(f"{path}: larger than {MAX_YAML_BYTES / 2**20:g} MiB, the most a source YAML may be")
+    try:
+        loader = _Loader(raw.decode("utf-8"))
+        try:
+            return loader.get_single_data()
+        finally:
+            loader.dispose()
+    except UnicodeDecodeError as err:
+        raise SpecError(f"{path}: not UTF-8 (byte {err.start})") from None
+    except _Refused as err:
+        raise SpecError(f"{path}: {err}") from None
+    except (yaml.YAMLError, ValueError) as err:  # ValueError: e.g. an integer of more than 4300 digits
+        raise SpecError(f"{path}: not valid YAML: {err}") from None
 
 
 def load_spec(path: Path | str) -> SourceSpec:
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise SpecError(f"{path}: not valid YAML: {err}") from None
-    return parse_spec(data, path)
+    return parse_spec(read_yaml(path), path)
 
 
 def load_catalog(folder: Path | str = CATALOG_DIR) -> dict[str, SourceSpec]:
+    """Every source in `folder`; the first broken file raises SpecError."""
     specs = [load_spec(p) for p in sorted(Path(folder).glob("*.yaml"))]
     return {s.id: s for s in specs}
+
+
+def scan_catalog(folder: Path | str = CATALOG_DIR) -> tuple[dict[str, SourceSpec], dict[str, str]]:
+    """Every source in `folder` that loads, by id, and the error of each file that does not, by file name (stem):
+    one broken file never hides the others."""
+    specs: dict[str, SourceSpec] = {}
+    errors: dict[str, str] = {}
+    for path in sorted(Path(folder).glob("*.yaml")):
+        try:
+            spec = load_spec(path)
+        except SpecError as err:
+            errors[path.stem] = str(err)
+        except Exception as err:  # a bug met by one file must not stop the catalog either
+            errors[path.stem] = f"{path}: {type(err).__name__}: {err}"
+        else:
+            specs[spec.id] = spec
+    return specs, errors

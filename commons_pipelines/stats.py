@@ -36,10 +36,16 @@ class CurationReport:
     """What curation found beyond row counts; it reaches the Dagster metadata and the dataset card."""
     pii: list[PiiCount] = field(default_factory=list)
     ner: str = "off"  # the NER backend that looked for names and addresses, or why none did
+    erased: dict[str, int] = field(default_factory=dict)  # rows removed by the takedown list, per reason
+    previous: dict = field(default_factory=dict)  # against the published version: {version, kept, added, removed}
+    renamed: dict[str, str] = field(default_factory=dict)  # input columns renamed off the reserved '_' prefix
+    warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {"pii": [vars(p) for p in self.pii], "ner": self.ner}
+        return {"pii": [vars(p) for p in self.pii], "ner": self.ner, "erased": self.erased,
+                "previous": self.previous, "renamed": self.renamed, "warnings": self.warnings}
 
     @classmethod
     def from_dict(cls, data: dict) -> CurationReport:
-        return cls([PiiCount(**p) for p in data.get("pii", [])], data.get("ner", "off"))
+        return cls([PiiCount(**p) for p in data.get("pii", [])], data.get("ner", "off"), data.get("erased", {}),
+                   data.get("previous", {}), data.get("renamed", {}), data.get("warnings", []))

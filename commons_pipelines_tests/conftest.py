@@ -7,14 +7,18 @@ os.environ.pop("HF_TOKEN", None)
 
 from pathlib import Path  # noqa: E402
 
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+# Tests read ../shared/data in place and serve sources from 127.0.0.1; tests of refusals turn these off.
+os.environ["COMMONS_DATA_ROOTS"] = str(SHARED_DATA)
+os.environ["COMMONS_ALLOW_LOCAL_URLS"] = "1"
+
 import pytest  # noqa: E402
 import yaml  # noqa: E402
 
 from commons_pipelines.settings import Settings  # noqa: E402
 from commons_pipelines.spec import load_spec  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
 OTL = SHARED_DATA / "opendata" / "open_textbook_library" / "OTL.csv"
 BDPM = SHARED_DATA / "opendata" / "fr_medicines_bdpm" / "CIS_bdpm.txt"
 BDPM_COLUMNS = ["cis", "denomination", "form", "routes", "authorisation_status", "procedure", "marketing_status",
@@ -48,4 +52,4 @@ def write_spec(tmp_path):
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return Settings.from_env({"COMMONS_HOME": str(tmp_path / "home")})
+    return Settings.from_env({"COMMONS_HOME": str(tmp_path / "home"), "COMMONS_ALLOW_LOCAL_URLS": "1"})

@@ -21,12 +21,30 @@ Client setup:
   `serve()` does this for a pytest fixture. For subprocesses, use `env={**os.environ, **hub.env()}`.
 - Pass tokens explicitly (`token=...`, or `token=False` for anonymous calls): like the Hub, the emulator
   answers 401 to any token it does not know, e.g. an HF_TOKEN or cached login of the developer.
+
+Faults: `hub.inject(method, path_regex, fault, times=1)` makes the next `times` matching requests fail, e.g.
+`hub.inject("POST", r"/commit/main$", 503)`. A fault is an HTTP status (429 carries `Retry-After`), "reset" (the
+connection is reset with a TCP RST; before the request is applied, only half of its body has been read, so a large
+upload is cut mid-body), "timeout" (no answer for `delay` seconds, then the connection is closed: set the client's
+timeout below `delay`) or "conflict" (another commit lands on the branch just before the request is applied: a
+commit with a `parentCommit` then gets the Hub's 412). With `when="after"` the request is applied first and only its
+answer is lost or replaced: the ambiguous case of a commit that landed although the client saw a failure.
+`hub.injected` lists the faults that fired.
+
+Super-squash (`HfApi.super_squash_history`, POST /api/{type}s/{repo}/super-squash/{branch} with {"message": ...};
+the client reads nothing from the answer): the branch becomes one parentless commit with the same files, titled with
+the message's first line (the rest is the commit's description). As in git, and as the Hub's storage docs imply
+(PR refs keep files alive after a squash), tags and other refs are left alone: they keep pointing at the old commits,
+which stay readable through them. Whatever no branch or tag reaches any more is dropped, commits and LFS objects
+alike, after a squash or a tag or branch deletion ("LFS file history will be removed"); the real Hub frees the space
+within hours, and whether it also keeps every line of a multi-line squash message is not documented.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import fnmatch
 import hashlib
 import importlib.util
@@ -34,11 +52,14 @@ import json
 import os
 import re
 import secrets
+import socket
+import struct
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
@@ -73,6 +94,7 @@ _ROUTES = [
     ("DELETE", _REPO + r"/tag/(?P<rev>[^/]+)", "_delete_tag"),
     ("POST", _REPO + r"/branch/(?P<rev>[^/]+)", "_create_branch"),
     ("DELETE", _REPO + r"/branch/(?P<rev>[^/]+)", "_delete_branch"),
+    ("POST", _REPO + r"/super-squash/(?P<rev>[^/]+)", "_super_squash"),
     ("POST", _GIT_REPO + r"\.git/info/lfs/objects/batch", "_lfs_batch"),
     ("POST", _GIT_REPO + r"\.git/info/lfs/objects/verify", "_lfs_verify"),
     ("PUT", r"/_emulator/lfs/(?P<ticket>[0-9a-f]+)", "_lfs_upload"),  # stands for the S3 presigned URL
@@ -135,6 +157,36 @@ class _HubError(Exception):
         if code:
             self.headers["X-Error-Code"] = code
         self.headers["X-Error-Message"] = message
+
+
+_FAULT_KINDS = ("reset", "timeout", "conflict")
+
+
+@dataclass
+class Fault:
+    """A fault waiting for requests, see HubEmulator.inject. `fired` counts the requests it hit."""
+
+    method: str  # "POST", "GET HEAD" or "*"
+    path: str  # a regex, searched in the request's path (without the query)
+    kind: int | str  # an HTTP status, or one of _FAULT_KINDS
+    times: int | None  # None: every matching request
+    when: str = "before"
+    retry_after: int | None = None
+    delay: float = 2.0
+    fired: int = 0
+
+    def catches(self, method: str, path: str) -> bool:
+        return ((self.times is None or self.fired < self.times)
+                and (self.method == "*" or method in self.method.split()) and re.search(self.path, path) is not None)
+
+
+@dataclass(frozen=True)
+class Injected:
+    method: str
+    path: str
+    fault: str  # "429", "503", "reset", "timeout", "conflict"
+    when: str
+    at: float = field(default_factory=time.monotonic)
 
 
 def _tree_oid(files: Mapping[str, StoredFile], prefix: str = "") -> str:
@@ -266,7 +318,9 @@ class HubEmulator:
         self.lfs_threshold = lfs_threshold
         self.port = port
         self.url = ""
-        self.requests: list[tuple[str, str, int]] = []  # (method, path, status) of every request served
+        self.requests: list[tuple[str, str, int]] = []  # (method, path, status) of every request; 0: no answer
+        self.injected: list[Injected] = []  # the faults that fired, in order
+        self._faults: list[Fault] = []
         self.errors: list[str] = []  # tracebacks of emulator crashes (answered with HTTP 500)
         self._repos: dict[tuple[str, str], _Repo] = {}
         self._tickets: dict[str, tuple[str, str, str, int]] = {}  # LFS upload ticket -> (type, repo id, oid, size)
@@ -335,6 +389,35 @@ class HubEmulator:
             else:
                 os.environ["HF_ENDPOINT"] = saved_env
 
+    def inject(self, method: str, path: str, fault: int | str, times: int | None = 1, *, when: str = "before",
+               retry_after: int | None = None, delay: float = 2.0) -> Fault:
+        """Make the next `times` requests of `method` whose path matches the regex `path` fail with `fault` (see the
+        module docstring). A 429 says `Retry-After: 1` unless `retry_after` is given; other statuses send it only
+        when given. Faults are tried in the order they were injected; the first that catches a request wins."""
+        if not ((isinstance(fault, int) and 400 <= fault < 600) or fault in _FAULT_KINDS):
+            raise ValueError(f"unknown fault {fault!r}: an HTTP status or one of {_FAULT_KINDS}")
+        if when not in ("before", "after") or (fault == "conflict" and when == "after"):
+            raise ValueError(f"fault {fault!r} cannot happen {when!r} the request")
+        if fault == 429 and retry_after is None:
+            retry_after = 1
+        pending = Fault(method.upper(), path, fault, times, when, retry_after, delay)
+        with self._lock:
+            self._faults.append(pending)
+        return pending
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.catches(method, path):
+                    fault.fired += 1
+                    self.injected.append(Injected(method, path, str(fault.kind), fault.when))
+                    return fault
+        return None
+
     def commits(self, repo_id: str, repo_type: str = "dataset", revision: str = "main") -> list[Commit]:
         """History of `revision`, newest first."""
         with self._lock:
@@ -356,10 +439,26 @@ class HubEmulator:
         with self._lock:
             return dict(self._repos[(repo_type, repo_id)].lfs)
 
+    def commits_or_none(self, repo_id: str, repo_type: str = "dataset") -> list[Commit] | None:
+        with self._lock:
+            return self.commits(repo_id, repo_type) if (repo_type, repo_id) in self._repos else None
+
+    def copy_repo(self, repo_id: str, new_id: str, repo_type: str = "dataset") -> None:
+        """A second repo with the same history, refs and LFS objects (a fork), for tests that start from one state."""
+        with self._lock:
+            old = self._repos[(repo_type, repo_id)]
+            self._repos[(repo_type, new_id)] = dataclasses.replace(
+                old, id=new_id, commits=dict(old.commits), branches=dict(old.branches), tags=dict(old.tags),
+                lfs=dict(old.lfs))
+
     # --- HTTP plumbing ---
 
     def _handle(self, req: BaseHTTPRequestHandler) -> None:
         split = urlsplit(req.path)
+        fault = self._take_fault(req.command, split.path)
+        if fault is not None and fault.when == "before" and fault.kind != "conflict":
+            self._misbehave(req, split.path, fault, body_read=False)
+            return
         try:
             body = self._read_body(req)
             for methods, pattern, name in _ROUTES:
@@ -369,6 +468,8 @@ class HubEmulator:
                 raise _HubError(404, f"Cannot {req.command} {split.path}")
             args = {key: value and unquote(value) for key, value in match.groupdict().items()}
             with self._lock:
+                if fault is not None and fault.kind == "conflict":
+                    self._interlope(**args)
                 user = self._user(req.headers.get("Authorization"))
                 result = getattr(self, name)(
                     user=user, query=parse_qs(split.query), headers=req.headers, body=body, raw_path=split.path, **args
@@ -383,7 +484,14 @@ class HubEmulator:
         except Exception:
             self.errors.append(traceback.format_exc())
             status, headers, payload = 500, {}, {"error": self.errors[-1]}
+        if fault is not None and fault.when == "after":
+            self._misbehave(req, split.path, fault, body_read=True)
+            return
         self.requests.append((req.command, split.path, status))
+        self._send(req, status, headers, payload)
+
+    @staticmethod
+    def _send(req: BaseHTTPRequestHandler, status: int, headers: Mapping[str, str], payload) -> None:
         if isinstance(payload, (bytes, bytearray)):
             content, content_type = bytes(payload), "application/octet-stream"
         elif isinstance(payload, str):
@@ -396,6 +504,36 @@ class HubEmulator:
         req.end_headers()
         if req.command != "HEAD":
             req.wfile.write(content)
+
+    def _misbehave(self, req: BaseHTTPRequestHandler, path: str, fault: Fault, body_read: bool) -> None:
+        if fault.kind == "reset":
+            if not body_read:  # stop reading half-way through the body: the upload is cut mid-stream
+                if length := int(req.headers.get("Content-Length") or 0):
+                    req.rfile.read(length // 2)
+                elif req.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    req.rfile.readline()
+            self.requests.append((req.command, path, 0))
+            req.close_connection = True
+            req.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # RST, not FIN
+            req.rfile.close()
+            req.connection.close()
+            return
+        if not body_read:
+            self._read_body(req)
+        if fault.kind == "timeout":
+            self.requests.append((req.command, path, 0))
+            time.sleep(fault.delay)
+            req.close_connection = True
+            return
+        self.requests.append((req.command, path, fault.kind))
+        headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+        self._send(req, fault.kind, headers, {"error": f"injected fault: HTTP {fault.kind}"})
+
+    def _interlope(self, kind: str | None = None, repo: str | None = None, rev: str | None = None, **_) -> None:
+        """Someone else's commit lands on the request's branch (same files, new commit)."""
+        r = self._repos[(_KINDS[kind], repo)]
+        branch = rev.removeprefix("refs/heads/")
+        self._add_commit(r, branch, dict(r.commits[r.branches[branch]].files), "Concurrent commit", "", "someone-else")
 
     @staticmethod
     def _read_body(req: BaseHTTPRequestHandler) -> bytes:
@@ -460,6 +598,21 @@ class HubEmulator:
         repo.commits[commit.id] = commit
         repo.branches[branch] = commit.id
         return commit
+
+    @staticmethod
+    def _collect(repo: _Repo) -> None:
+        """Drop the commits no branch or tag reaches any more, and the LFS objects only they referenced."""
+        reachable: set[str] = set()
+        for oid in [*repo.branches.values(), *repo.tags.values()]:
+            while oid not in reachable:
+                reachable.add(oid)
+                if not repo.commits[oid].parents:
+                    break
+                oid = repo.commits[oid].parents[0]
+        gone = [repo.commits.pop(oid) for oid in list(repo.commits) if oid not in reachable]
+        kept = {f.sha256 for commit in repo.commits.values() for f in commit.files.values() if f.lfs}
+        for sha256 in {f.sha256 for commit in gone for f in commit.files.values() if f.lfs} - kept:
+            repo.lfs.pop(sha256, None)
 
     def _repo_url(self, repo: _Repo) -> str:
         return f"{self.url}/{_URL_PREFIX[repo.type]}{repo.id}"
@@ -694,6 +847,7 @@ class HubEmulator:
         r = self._repo(kind, repo, user, write=True)
         if r.tags.pop(rev.removeprefix("refs/tags/"), None) is None:
             raise _HubError(404, f"Invalid rev id: {rev}", "RevisionNotFound")
+        self._collect(r)
         return {}
 
     def _create_branch(self, user, kind, repo, rev, body, **_):
@@ -712,6 +866,20 @@ class HubEmulator:
             raise _HubError(403, "Cannot delete the default branch")
         if r.branches.pop(rev, None) is None:
             raise _HubError(404, f"Invalid rev id: {rev}", "RevisionNotFound")
+        self._collect(r)
+        return {}
+
+    def _super_squash(self, user, kind, repo, rev, body, **_):
+        r = self._repo(kind, repo, user, write=True)
+        branch = rev.removeprefix("refs/heads/")
+        if branch not in r.branches:
+            self._rev(r, rev)  # 404 if it is no revision at all
+            raise _HubError(400, f"Invalid reference for a branch: {rev}. You cannot squash history on tags")
+        message = json.loads(body or b"{}").get("message") or f"Super-squash branch '{branch}'"
+        title, _, description = message.partition("\n")
+        files = dict(r.commits[r.branches.pop(branch)].files)  # popped: the squashed commit has no parent
+        self._add_commit(r, branch, files, title, description.strip("\n"), user)
+        self._collect(r)
         return {}
 
     def _lfs_batch(self, user, kind, repo, body, **_):

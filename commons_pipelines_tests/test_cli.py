@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from .conftest import ROOT
 
 
@@ -30,3 +32,88 @@ def test_catalog_lists_every_source_with_its_suites(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "school_notices: files, CC-BY-4.0, en, fr, es, suites: generic, declared" in out.stdout
     assert "home_care_guides: files, CC-BY-SA-4.0" in out.stdout
+
+
+def notices_catalog(tmp_path, ner="off"):
+    """The school notices sample in a catalog of its own (NER off: the CLI tests are about the command)."""
+    import shutil
+
+    import yaml
+
+    from commons_pipelines.spec import CATALOG_DIR
+
+    catalog = tmp_path / "catalog"
+    catalog.mkdir()
+    spec = yaml.safe_load((CATALOG_DIR / "school_notices.yaml").read_text(encoding="utf-8"))
+    spec["pii"]["ner"] = ner
+    (catalog / "school_notices.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    shutil.copytree(CATALOG_DIR.parent / "samples" / "school_notices", tmp_path / "samples" / "school_notices")
+    return catalog
+
+
+def test_catalog_names_a_broken_file_and_exits_non_zero(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from commons_pipelines.cli import main
+
+    catalog = notices_catalog(tmp_path)
+    (catalog / "who.yaml").write_text("id: who\nlicence: CC-BY-NC-SA-3.0-IGO\n")
+    monkeypatch.setenv("COMMONS_CATALOG", str(catalog))
+    out = CliRunner().invoke(main, ["catalog"])
+    assert out.exit_code == 1 and "school_notices: files" in out.output
+    assert "who: BROKEN:" in out.output and "is not an open licence" in out.output
+
+
+def test_erase_publishes_a_version_without_the_record_and_removes_older_ones(tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+    from click.testing import CliRunner
+
+    from commons_pipelines.cli import main
+
+    monkeypatch.setenv("COMMONS_CATALOG", str(notices_catalog(tmp_path)))
+    monkeypatch.setenv("COMMONS_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    cli = CliRunner()
+    first = cli.invoke(main, ["run", "--source", "school_notices"])
+    assert first.exit_code == 0, first.output
+    root = tmp_path / "home" / "published" / "school_notices"
+    title = "Cantine et allergies"  # SN-2025-004's title: content that must not survive anywhere
+    assert title in str(pq.read_table(root / "current" / "data").to_pylist())
+
+    reason = "request 2026-17 (GDPR art. 17)"
+    erased = cli.invoke(main, ["erase", "school_notices", "--key", "notice_id=SN-2025-004", "--reason", reason])
+    assert erased.exit_code == 0, erased.output
+    assert "school_notices: published v2 (18 rows)" in erased.output and "removed v1" in erased.output
+    assert sorted(p.name for p in (root / "versions").iterdir()) == ["v2"]
+    for path in root.rglob("*"):
+        if path.is_file():
+            assert title.encode() not in path.read_bytes(), path
+    card = (root / "current" / "README.md").read_text(encoding="utf-8")
+    assert f"1 erased on request: {reason} (1)" in card and "SN-2025-004" not in card
+
+    again = cli.invoke(main, ["run", "--source", "school_notices"])
+    assert again.exit_code == 0 and "school_notices: unchanged, current is v2" in again.output
+
+    wrong = cli.invoke(main, ["erase", "school_notices", "--key", "title=x", "--reason", "r"])
+    assert wrong.exit_code == 1 and "every primary-key column (notice_id)" in wrong.output
+
+
+@pytest.mark.slow
+def test_two_runs_of_one_source_at_once_publish_it_once(tmp_path):
+    """The UI and the schedule start the same source together: both succeed, one version, the state whole."""
+    env = {**os.environ, "COMMONS_HOME": str(tmp_path / "home"), "COMMONS_CATALOG": str(notices_catalog(tmp_path))}
+    env.pop("DAGSTER_HOME", None)
+    runs = [subprocess.Popen([sys.executable, "-m", "commons_pipelines.cli", "run", "--source", "school_notices"],
+                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    outputs = [run.communicate(timeout=600) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], [err[-2000:] for _, err in outputs]
+    said = sorted(out.strip().splitlines()[-1].split(" (")[0] for out, _ in outputs)
+    assert said == ["school_notices: published v1", "school_notices: unchanged, current is v1"]
+    root = tmp_path / "home" / "published" / "school_notices"
+    assert sorted(p.name for p in (root / "versions").iterdir()) == ["v1"]
+    import duckdb
+
+    with duckdb.connect(str(tmp_path / "home" / "warehouse" / "school_notices.duckdb"), read_only=True) as con:
+        # the sample's 21 good lines (one notice twice, on purpose): landed once, not once per run
+        assert con.execute("select count(*), count(distinct notice_id) from raw.records").fetchone() == (21, 20)

@@ -4,11 +4,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from commons_pipelines.curate.dedup import ExactDedup
 from commons_pipelines.curate.normalize import NormalizeColumns
 from commons_pipelines.curate.provenance import PROVENANCE_COLUMNS, Provenance, row_sha256
 from commons_pipelines.curate.runner import curate, load_curated
-from commons_pipelines.curate.step import run_steps
 from commons_pipelines.ingest.readers import read_file
 from commons_pipelines.naming import column_name, column_names
 
@@ -39,21 +37,13 @@ def test_provenance_columns(write_spec):
     spec = write_spec("prov", licence="CC-BY-4.0", files={"path": "../data", "format": "csv"})
     when = pa.array([0, 0], pa.timestamp("us", tz="UTC"))
     out = Provenance(spec).process(pa.RecordBatch.from_pydict(
-        {"title": ["a", "b"], "_source_file": ["x.csv", "y.csv"], "_retrieved_at": when}))
-    assert out.schema.names == ["title", *PROVENANCE_COLUMNS]
+        {"title": ["a", "b"], "_source_file": ["x.csv", "y.csv"], "_ingest_run": ["r1", "r1"],
+         "_source_url": ["file:///data/x.csv", "https://example.org/y.csv"], "_retrieved_at": when}))
+    assert out.schema.names == ["title", *PROVENANCE_COLUMNS]  # the warehouse's bookkeeping stops here
     rows = out.to_pylist()
     assert rows[0]["_source"] == "prov" and rows[0]["_licence"] == "CC-BY-4.0"
-    assert [r["_source_url"] for r in rows] == ["../data/x.csv", "../data/y.csv"]
+    assert [r["_source_url"] for r in rows] == ["file:///data/x.csv", "https://example.org/y.csv"]
     assert rows[0]["_row_sha256"] == row_sha256(batch(title=["a"]))[0].as_py()  # the data columns only
-
-
-def test_exact_dedup_keeps_the_first_copy_across_batches():
-    step, rejected = ExactDedup(), []
-    batches = [batch(_row_sha256=["a" * 64, "b" * 64, "a" * 64], n=[1, 2, 3]), batch(_row_sha256=["b" * 64, "c" * 64], n=[4, 5])]
-    out = list(run_steps([step], batches, lambda name, rows, reason: rejected.append((name, rows.num_rows, reason))))
-    assert [r["n"] for b in out for r in b.to_pylist()] == [1, 2, 5]
-    assert (step.count.rows_in, step.count.rows_out, dict(step.count.removed)) == (5, 3, {"exact_duplicate": 2})
-    assert rejected == [("exact_dedup", 1, "exact_duplicate"), ("exact_dedup", 1, "exact_duplicate")]
 
 
 def test_runner_writes_data_quarantine_and_counts_then_replaces_atomically(write_spec, tmp_path):
@@ -67,17 +57,19 @@ def test_runner_writes_data_quarantine_and_counts_then_replaces_atomically(write
     assert result.rows == 1112 and [s.stage for s in result.stages] == [
         "normalize", "normalize_text", "pii", "provenance", "exact_dedup"]  # no text columns: no language, no near dedup
     assert result.stages[-1].removed == {"exact_duplicate": 10}
-    quarantined = pq.read_table(folder / "quarantine" / "exact_dedup.parquet")
+    assert result.folder == (folder / "current").resolve()
+    quarantined = pq.read_table(result.folder / "quarantine" / "exact_dedup.parquet")
     assert quarantined.num_rows == 10 and set(quarantined["_reason"].to_pylist()) == {"exact_duplicate"}
-    ids = [v.strip() for v in table.column("OTL ID").to_pylist()[:1112]]  # "  4": whitespace is normalised
+    ids = [v.strip() for v in table.column("otl_id").to_pylist()[:1112]]  # "  4": whitespace is normalised
     assert pq.read_table(result.files).column("otl_id").to_pylist() == ids
-    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest = json.loads((result.folder / "manifest.json").read_text())
     assert manifest["rows"] == 1112 and manifest["id"] == result.id
 
     again = curate(spec, table.slice(0, 5).to_batches(), folder)
     assert again.id != result.id and load_curated(folder).rows == 5
-    assert not (folder / "quarantine").exists()  # the old curation's files are gone with it
-    assert sorted(p.name for p in folder.parent.iterdir()) == [spec.id]
+    assert not result.folder.exists()  # the old curation's files are gone with it
+    assert sorted(p.name for p in folder.iterdir()) == ["current", "runs"]
+    assert [p.name for p in (folder / "runs").iterdir()] == [again.id]
 
 
 def test_load_curated_says_what_to_do_when_nothing_was_curated(tmp_path):
@@ -99,7 +91,7 @@ def test_worker_processes_give_the_same_curation_as_one_process(write_spec, tmp_
                       "_source_file": ["docs.jsonl"] * len(texts)})
     spec = write_spec("parallel", languages=["en", "es", "fr"], files={"path": ".", "format": "jsonl"},
                       text_columns=["text"], pii={"policy": "redact", "types": {"NATIONAL_ID": "drop_row"}, "ner": "off"},
-                      quality={"min_words": 12})
+                      quality={"min_words": 12}, dedup={"columns": ["text"]})
     one = curate(spec, table.to_batches(max_chunksize=400), tmp_path / "one")
     two = curate(spec, table.to_batches(max_chunksize=400), tmp_path / "two", workers=2, parallel_after=1)
     assert one.rows == two.rows and pq.read_table(one.files).equals(pq.read_table(two.files))

@@ -113,7 +113,7 @@ def test_every_step_runs_in_order_and_nothing_planted_is_published(source, setti
 
     by_id = {r["doc_id"]: r for r in rows}
     assert "D003" not in by_id  # the card row is dropped whole, and quarantined redacted
-    quarantine = pq.read_table(settings.curated_dir / spec.id / "quarantine" / "pii.parquet").to_pylist()
+    quarantine = pq.read_table(settings.curated_dir / spec.id / "current" / "quarantine" / "pii.parquet").to_pylist()
     assert [(r["doc_id"], r["_reason"]) for r in quarantine] == [("D003", "pii:CARD")]
     assert "[CARD]" in quarantine[0]["text"] and CARD not in quarantine[0]["text"]
     assert by_id["D002"]["email"] == by_id["D008"]["email"] and by_id["D002"]["email"].startswith("[EMAIL")

@@ -3,8 +3,8 @@ import csv
 import pyarrow as pa
 import pytest
 
-from commons_pipelines.curate.dedup import ExactDedup, NearDedup, text_key
-from commons_pipelines.curate.provenance import row_sha256
+from commons_pipelines.columns import row_sha256
+from commons_pipelines.curate.dedup import Dedup, KeyIndex, NearDedup, as_bytes, row_key, split, text_key
 from commons_pipelines.curate.step import run_steps
 from commons_pipelines.spec import NearDedupConfig
 
@@ -75,38 +75,77 @@ def test_text_key_normalises_case_unicode_whitespace_and_punctuation(otl):
         text_key(batch, ["body"])
 
 
-def test_exact_dedup_of_normalised_text_across_batches(otl):
+def decide(batches, columns=None, *, published=(), near=None, work):
+    """Run the source-wide dedup over `batches` (staged rows); the kept titles and (title, reason) removed."""
+    index = KeyIndex()
+    for batch in published:
+        index.add(as_bytes(row_key(batch)))
+    stage = Dedup(columns, True, near, index, work)
+    reasons = stage.decide(lambda: iter(batches))
+    kept, removed, offset = [], [], 0
+    for batch in batches:
+        out, gone = split(batch, reasons[offset:offset + batch.num_rows])
+        kept += out.column("title").to_pylist()
+        removed += [(t, why) for _, rows, why in gone for t in rows.column("title").to_pylist()]
+        offset += batch.num_rows
+    return kept, removed, stage
+
+
+def test_exact_dedup_of_normalised_text_across_batches(otl, tmp_path):
     titles, texts = [r["Title"] for r in otl], [r["Description"] for r in otl]
     first = with_hash(title=titles[:20], description=texts[:20])
     second = with_hash(title=["Copy A", "Copy B", titles[25], "Empty", "Empty"],
                        description=[texts[3].upper(), " " + texts[3], texts[25], "", ""])
-    step = ExactDedup(["description"])
-    out, rejected = run(step, [first, second])
-    assert [t for b in out for t in b.column("title").to_pylist()] == titles[:20] + [titles[25], "Empty", "Empty"]
-    assert [(rows.column("title").to_pylist(), r) for rows, r in rejected] == [(["Copy A", "Copy B"], "exact_duplicate")]
+    kept, removed, stage = decide([first, second], ["description"], work=tmp_path)
+    assert kept == titles[:20] + [titles[25], "Empty", "Empty"]
+    assert removed == [("Copy A", "exact_duplicate"), ("Copy B", "exact_duplicate")]
+    assert stage.counts[0].as_dict() == {"stage": "exact_dedup", "rows_in": 25, "rows_out": 23,
+                                         "removed": {"exact_duplicate": 2}}
 
 
-def test_published_duplicate_is_a_new_record_repeating_published_text(otl):
+def test_the_published_copy_is_kept_wherever_it_comes_in_source_order(otl, tmp_path):
     titles, texts = [r["Title"] for r in otl], [r["Description"] for r in otl]
     published = [with_hash(title=titles[:10], description=texts[:10])]
-    source = with_hash(title=titles[:10] + ["New record", titles[12], titles[0]],
-                       description=texts[:10] + [texts[4].lower(), texts[12], texts[0]])
-    step = ExactDedup(["description"], published=iter(published))
-    out, rejected = run(step, [source])
-    assert [t for b in out for t in b.column("title").to_pylist()] == titles[:10] + [titles[12]]
-    assert [(rows.column("title").to_pylist(), r) for rows, r in rejected] == [
-        (["New record"], "published_duplicate"), ([titles[0]], "exact_duplicate")]
-    with pytest.raises(ValueError, match="_row_sha256"):
-        ExactDedup(["description"], published=[pa.RecordBatch.from_pydict({"description": ["x"]})]).process(source)
+    # "New record" repeats record 4's text and comes first; record 4 is still in the source and published
+    source = with_hash(title=["New record"] + titles[:10] + [titles[12]],
+                       description=[texts[4].lower()] + texts[:10] + [texts[12]])
+    kept, removed, _ = decide([source], ["description"], published=published, work=tmp_path)
+    assert kept == titles[:10] + [titles[12]] and removed == [("New record", "published_duplicate")]
 
 
-def test_exact_dedup_falls_back_to_the_row_hash(otl):
+def test_a_row_is_never_removed_for_a_published_row_that_left_the_source(otl, tmp_path):
+    """A corrected record (same text, another value elsewhere) and a repost whose original is gone both stay."""
+    titles, texts = [r["Title"] for r in otl], [r["Description"] for r in otl]
+    published = [with_hash(title=titles[:3], description=texts[:3], audience=["parents"] * 3)]
+    source = with_hash(title=titles[:3], description=texts[:3], audience=["parents", "staff", "parents"])
+    kept, removed, _ = decide([source.slice(1)], ["description"], published=published, work=tmp_path)
+    assert kept == titles[1:3] and removed == []  # record 1 corrected, record 0 gone: nothing else is lost
+
+
+def test_by_default_only_identical_rows_merge_so_distinct_keys_never_do(otl, tmp_path):
+    titles, texts = [r["Title"] for r in otl[:4]], [r["Description"] for r in otl[:4]]
+    volumes = with_hash(id=["1", "2", "3", "3"], title=[titles[0], titles[0] + " Volume 2", titles[1], titles[1]],
+                        description=[texts[0], texts[0], texts[1], texts[1]])
+    kept, removed, stage = decide([volumes], None, near=NearDedupConfig(), work=tmp_path)
+    assert kept == [titles[0], titles[0] + " Volume 2", titles[1]] and removed == [(titles[1], "exact_duplicate")]
+    assert [c.stage for c in stage.counts] == ["exact_dedup"]  # no text declared: no near dedup
+
+
+def test_near_duplicates_prefer_the_published_copy(otl, tmp_path):
+    texts = [r["Description"] for r in otl[:3]]
+    variant = texts[0].replace(".", ". Indeed.", 1)
+    published = [with_hash(title=["published"], description=[variant])]
+    source = with_hash(title=["first in order", "published", "other"], description=[texts[0], variant, texts[1]])
+    kept, removed, _ = decide([source], ["description"], near=NearDedupConfig(threshold=0.7), published=published,
+                              work=tmp_path)
+    assert kept == ["published", "other"] and removed == [("first in order", "near_duplicate")]
+
+
+def test_exact_dedup_falls_back_to_the_row_hash(otl, tmp_path):
     titles, texts = [r["Title"] for r in otl[:5]], [r["Description"] for r in otl[:5]]
     a = with_hash(title=titles, description=texts)
     b = with_hash(title=titles[:2] + ["Other"], description=texts[:1] + [texts[1].upper(), texts[2]])
-    step = ExactDedup(None, published=[a])
-    out, rejected = run(step, [a, b])
-    assert [t for x in out for t in x.column("title").to_pylist()] == titles + [titles[1], "Other"]
-    assert [(rows.column("title").to_pylist(), r) for rows, r in rejected] == [([titles[0]], "exact_duplicate")]
+    kept, removed, _ = decide([a, b], None, work=tmp_path)
+    assert kept == titles + [titles[1], "Other"] and removed == [(titles[0], "exact_duplicate")]
     with pytest.raises(ValueError, match=r"'_row_sha256'.*columns present: title"):
-        ExactDedup().process(pa.RecordBatch.from_pydict({"title": ["x"]}))
+        decide([pa.RecordBatch.from_pydict({"title": ["x"]})], None, work=tmp_path)

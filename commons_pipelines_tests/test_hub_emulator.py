@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import datasets
+import httpx2
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -273,3 +274,86 @@ def test_push_to_hub_then_load_dataset(hub, tmp_path):
     assert hub.files("alice/pushed")["data/train-00000-of-00001.parquet"].lfs
     dataset = datasets.load_dataset("alice/pushed", token=ALICE, cache_dir=str(tmp_path / "ds"))
     assert dataset["train"]["y"] == ["a", "b"]
+
+
+def test_injected_statuses_then_normal_service(hub, api, published):
+    refs = hub.inject("GET", r"/refs$", 503, times=2)
+    limited = hub.inject("GET", r"/refs$", 429)
+    for status in (503, 503, 429):
+        with pytest.raises(HfHubHTTPError) as failed:
+            api.list_repo_refs(REPO, repo_type="dataset")
+        assert failed.value.response.status_code == status
+    assert failed.value.response.headers["Retry-After"] == "1"
+    assert [t.name for t in api.list_repo_refs(REPO, repo_type="dataset").tags] == ["v1", "v2"]
+    assert (refs.fired, limited.fired) == (2, 1)
+    assert [(i.method, i.fault) for i in hub.injected] == [("GET", "503"), ("GET", "503"), ("GET", "429")]
+    with pytest.raises(ValueError):
+        hub.inject("GET", r"/refs$", "explode")
+    with pytest.raises(ValueError):
+        hub.inject("POST", r"/commit/", "conflict", when="after")
+
+
+def test_reset_and_timeout_are_transport_errors(hub, published):
+    session, url = get_session(), f"{hub.url}/api/datasets/{REPO}/refs"
+    headers = {"Authorization": f"Bearer {ALICE}"}
+    hub.inject("POST", r"/preupload/main$", "reset")
+    with pytest.raises(httpx2.TransportError):  # cut after half of a 4 MB body
+        session.post(f"{hub.url}/api/datasets/{REPO}/preupload/main", content=b"x" * 4_000_000, headers=headers)
+    hub.inject("GET", r"/refs$", "timeout", delay=1.0)
+    with pytest.raises(httpx2.ReadTimeout):
+        session.get(url, headers=headers, timeout=0.2)
+    assert session.get(url, headers=headers).status_code == 200
+    assert [status for _, _, status in hub.requests[-3:]] == [0, 0, 200]  # 0: no answer
+
+
+def test_a_reset_lfs_upload_is_retried_by_the_client(hub, api):
+    api.create_repo(REPO, repo_type="dataset")
+    data = parquet(x=list(range(50_000)))
+    hub.inject("PUT", r"^/_emulator/lfs/", "reset")
+    api.create_commit(REPO, [CommitOperationAdd("data/train.parquet", data)], commit_message="x", repo_type="dataset")
+    assert hub.files(REPO)["data/train.parquet"].data == data
+    assert [status for method, _, status in hub.requests if method == "PUT"] == [0, 200]
+
+
+def test_a_fault_after_the_request_still_applies_it(hub, api, published):
+    _, c2, _, _ = published
+    hub.inject("POST", r"/commit/main$", 502, when="after")
+    with pytest.raises(HfHubHTTPError) as failed:
+        api.create_commit(REPO, [CommitOperationAdd("b.txt", b"b")], commit_message="lost answer",
+                          repo_type="dataset", parent_commit=c2)
+    assert failed.value.response.status_code == 502
+    assert hub.commits(REPO)[0].title == "lost answer"
+
+
+def test_a_conflict_lands_another_commit_first(hub, api, published):
+    _, c2, _, _ = published
+    hub.inject("POST", r"/commit/main$", "conflict")
+    with pytest.raises(HfHubHTTPError) as stale:
+        api.create_commit(REPO, [CommitOperationAdd("b.txt", b"b")], commit_message="mine", repo_type="dataset",
+                          parent_commit=c2)
+    assert stale.value.response.status_code == 412
+    other, previous = hub.commits(REPO)[:2]
+    assert (other.title, other.author, previous.id) == ("Concurrent commit", "someone-else", c2)
+    assert other.files == previous.files
+
+
+def test_super_squash_leaves_tags_on_the_old_commits_until_they_are_deleted(hub, api, published, tmp_path):
+    c1, c2, v1, v2 = published
+    api.super_squash_history(REPO, repo_type="dataset", commit_message="Squashed\n\nkey: value")
+    [head] = hub.commits(REPO)
+    assert (head.title, head.message, head.parents) == ("Squashed", "key: value", ())
+    assert {p: f.oid for p, f in head.files.items()} == {p: f.oid for p, f in hub.files(REPO, revision=c2).items()}
+    assert hub.refs(REPO) == {"branches": {"main": head.id}, "tags": {"v1": c1, "v2": c2}}
+    path = hf_hub_download(REPO, "data/train.parquet", repo_type="dataset", revision="v1", endpoint=hub.url,
+                           token=ALICE, cache_dir=tmp_path)
+    assert Path(path).read_bytes() == v1  # still readable through its tag
+
+    for tag in ("v1", "v2"):
+        api.delete_tag(REPO, tag=tag, repo_type="dataset")
+    for old in (c1, c2):
+        with pytest.raises(RevisionNotFoundError):
+            api.dataset_info(REPO, revision=old)
+    assert set(hub.lfs_objects(REPO)) == {hashlib.sha256(v2).hexdigest()}  # v1's data is gone
+    api.create_tag(REPO, tag="t", revision=head.id, repo_type="dataset")
+    with pytest.raises(BadRequestError):  # like the Hub: no squashing a tag
+        api.super_squash_history(REPO, branch="t", repo_type="dataset")

@@ -10,7 +10,7 @@ import pytest
 import pyarrow as pa
 import pyarrow.parquet  # noqa: F401  (pa.parquet)
 
-from commons_pipelines.ingest.files import files_source
+from commons_pipelines.ingest.files import Ingest
 from commons_pipelines.ingest.readers import Quarantined, open_stream, read_file
 from commons_pipelines.ingest.warehouse import ingest_count, pipeline, quarantine_counts, read_records
 from commons_pipelines.spec import FilesConfig
@@ -18,17 +18,19 @@ from commons_pipelines.spec import FilesConfig
 from .conftest import BDPM, BDPM_COLUMNS, OTL
 
 
-def land(spec, settings):
-    pipeline(spec, settings.warehouse_dir, settings.dlt_dir).run(files_source(spec)).raise_on_failed_jobs()
-    return settings.warehouse_dir / f"{spec.id}.duckdb"
+def land(spec, settings, check=lambda url: None):
+    db = settings.warehouse_dir / f"{spec.id}.duckdb"
+    Ingest(spec, db, settings.dlt_dir / "downloads" / spec.id, check).run(
+        pipeline(spec, settings.warehouse_dir, settings.dlt_dir))
+    return db
 
 
 def rows(db):
     return [r for b in read_records(db) for r in b.to_pylist()]
 
 
-def parts(data: bytes, name: str, **cfg):
-    items = list(read_file(open_stream(io.BytesIO(data), name, "auto"), name, FilesConfig(path=".", **cfg)))
+def parts(data: bytes, name: str, notes: dict | None = None, **cfg):
+    items = list(read_file(open_stream(io.BytesIO(data), name, "auto"), name, FilesConfig(path=".", **cfg), notes))
     good = [r for i in items if not isinstance(i, Quarantined) for r in (i if isinstance(i, list) else i.to_pylist())]
     return good, [i for i in items if isinstance(i, Quarantined)]
 
@@ -40,6 +42,7 @@ def test_csv_reader_pads_short_rows_and_quarantines_the_rest_with_position():
     assert [(q.position, q.reason) for q in bad] == [
         ("line 3", "malformed_csv_row"), ("line 5", "invalid_encoding"), ("line 6", "malformed_csv_row")]
     assert "expected 2 fields, found 3" in bad[0].detail and bad[0].raw == "2,two,extra"
+    assert bad[1].raw == "4\\xff,four" and bad[2].raw == '5,"unclosed'  # undecodable bytes written as \xff
 
 
 def test_jsonl_reader_quarantines_bad_lines():
@@ -47,6 +50,15 @@ def test_jsonl_reader_quarantines_bad_lines():
     assert good == [{"a": 1}, {"a": 2}]
     assert [(q.position, q.reason) for q in bad] == [
         ("line 3", "malformed_json"), ("line 4", "not_an_object"), ("line 5", "invalid_encoding")]
+
+
+def test_readers_give_warehouse_names_and_note_the_reserved_prefix():
+    notes = {}
+    good, _ = parts("OTL ID,Dénomination,_id\n1,a,x\n".encode(), "n.csv", notes, format="csv")
+    assert good == [{"otl_id": "1", "denomination": "a", "id": "x"}] and notes == {"renamed": {"_id": "id"}}
+    notes = {}
+    good, _ = parts('{"Méta": {"_k": 1}, "_lang": "fr"}\n'.encode(), "n.jsonl", notes, format="jsonl")
+    assert good == [{"meta": {"_k": 1}, "lang": "fr"}] and notes == {"renamed": {"_lang": "lang"}}  # nested keys stay
 
 
 def compress(data: bytes, codec: str) -> bytes:
@@ -76,7 +88,9 @@ def test_open_textbook_library_lands_in_duckdb(write_spec, settings):
     first = landed[0]
     assert first["title"] == "Financial Accounting" and first["otl_id"].strip() == "4"
     assert first["_source_file"] == "OTL.csv" and first["_retrieved_at"] is not None
-    assert all(len(r) == 32 for r in landed)  # 30 columns + _source_file + _retrieved_at; short rows padded
+    # 30 columns + _source_file, _source_url, _retrieved_at; short rows padded
+    assert all(len(r) == 33 for r in landed)
+    assert first["_source_url"] == OTL.resolve().as_uri()
 
 
 def test_french_medicines_tsv_without_header(write_spec, settings):
@@ -103,7 +117,7 @@ def test_malformed_records_are_quarantined_and_counted(write_spec, settings, tmp
     assert row == ("a.csv", "line 3", "malformed_csv_row", "2,too,many")
 
 
-def test_incremental_by_modification_date(write_spec, settings, tmp_path):
+def test_a_changed_file_replaces_its_own_rows_and_the_others_stay(write_spec, settings, tmp_path):
     src = tmp_path / "src"
     src.mkdir()
     (src / "a.csv").write_text("id\n1\n2\n")
@@ -119,7 +133,8 @@ def test_incremental_by_modification_date(write_spec, settings, tmp_path):
     land(spec, settings)
     after = {r["id"]: r["_retrieved_at"] for r in rows(db)}
     assert sorted(after) == ["1", "2", "3", "5"]  # b.csv replaced its own rows, a.csv untouched
-    assert after["1"] == first["1"] and after["3"] != first["3"]
+    assert after["1"] == first["1"] and after["3"] == first["3"]  # b.csv read again, "3" unchanged: first seen then
+    assert after["5"] > first["3"]
     assert quarantine_counts(db) == {"malformed_csv_row": 1}
 
 

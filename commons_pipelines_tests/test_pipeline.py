@@ -12,6 +12,7 @@ import pytest
 from dagster import AssetKey, materialize
 from huggingface_hub import DatasetCard, hf_hub_download
 
+from commons_pipelines.curate.takedown import Entry, add_entry
 from commons_pipelines.orchestration import build_definitions
 from commons_pipelines.settings import Settings
 from commons_pipelines.spec import CATALOG_DIR, load_catalog, load_spec
@@ -60,7 +61,8 @@ def test_nightly_job_publishes_every_default_source_once(settings):
     specs = load_catalog()
     first = run_nightly(specs, settings)
     assert first.success
-    assert all(checks(first).values()) and len(checks(first)) == sum(2 if s.expectations else 1 for s in specs.values())
+    # the listing check on raw, the generic suite, and the declared one when there are expectations
+    assert all(checks(first).values()) and len(checks(first)) == sum(3 if s.expectations else 2 for s in specs.values())
     for source_id in specs:
         meta = published(first, source_id)
         assert meta["version"] == "v1" and meta["changed"] is True
@@ -137,9 +139,9 @@ def test_open_textbook_library_end_to_end(write_spec, settings):
     meta = published(result, spec.id)
     curated = {k: v.value for k, v in [e.materialization for e in result.get_asset_materialization_events()
                                        if e.asset_key == AssetKey(["curated", spec.id])][0].metadata.items()}
-    # books of a series share their description: 3 repeat title and description, 17 more nearly (volumes 2, 3 ...)
-    assert curated["removed/exact_dedup/exact_duplicate"] == 3 and curated["removed/near_dedup/near_duplicate"] == 17
-    assert meta["version"] == "v1" and meta["dagster/row_count"] == 1112 - 20
+    # books of a series share their description (volumes 2, 3 ...), but each has its own OTL ID: every book stays
+    assert not any(k.startswith("removed/exact_dedup") for k in curated) and "removed/near_dedup" not in str(curated)
+    assert meta["version"] == "v1" and meta["dagster/row_count"] == 1112
     assert curated["pii/EMAIL"] == 14 and "en_names" in curated["pii/ner"] and "no model" not in curated["pii/ner"]
     assert curated["pii/PERSON"] > 300, "the authors in the descriptions"
     rows = pq.read_table(settings.publish_dir / spec.id / "current" / "data").to_pylist()
@@ -150,7 +152,6 @@ def test_open_textbook_library_end_to_end(write_spec, settings):
 def test_french_medicines_end_to_end(write_spec, settings):
     spec = write_spec("fr_medicines", title="Base de données publique des médicaments", licence="etalab-2.0",
                       languages=["fr"], domain="health", primary_key=["cis"], text_columns=["denomination"],
-                      dedup={"columns": [], "near": None},  # medicines may share a name: only whole rows repeat
                       pii={"ner": "off"},  # drug names and laboratories, no person
                       files={"path": str(BDPM), "format": "tsv",
                              "csv": {"header": False, "columns": BDPM_COLUMNS, "quote_char": None}},
@@ -159,7 +160,7 @@ def test_french_medicines_end_to_end(write_spec, settings):
                                         "column": "amm_date", "regex": "^[0-9]{2}/[0-9]{2}/[0-9]{4}$"}}])
     result = run_nightly({spec.id: spec}, settings)
     assert result.success and all(checks(result).values())
-    assert published(result, spec.id)["dagster/row_count"] == 15756
+    assert published(result, spec.id)["dagster/row_count"] == 15756  # the default dedup kept every CIS code
     current = settings.publish_dir / spec.id / "current"
     first = pq.read_table(current / "data", columns=["cis", "denomination", "routes", "_licence"]).slice(0, 1).to_pylist()
     assert first == [{"cis": "61266250", "denomination": "A 313 200 000 UI POUR CENT, pommade", "routes": "cutanée",
@@ -205,8 +206,8 @@ def test_nightly_job_publishes_versions_to_the_hub(hub, tmp_path, monkeypatch):
     assert third.success and published(third, "school_notices")["version"] == "v2"
     [curated] = [e.materialization for e in third.get_asset_materialization_events()
                  if e.asset_key == AssetKey(["curated", "school_notices"])]
-    # the repost's text is in v1, read back from the Hub: a new record repeating published text
-    assert curated.metadata["removed/exact_dedup/published_duplicate"].value == 1
+    # v1 was read back from the Hub to compare; the repost is a record of its own (its own notice_id)
+    assert curated.metadata["previous"].value == {"version": "v1", "kept": 19, "added": 2, "removed": 0}
     assert published(third, "home_care_guides")["changed"] is False
     assert len(hub.commits(repo)) == commits + 1 and set(hub.refs(repo)["tags"]) == {"v1", "v2"}
 
@@ -214,8 +215,8 @@ def test_nightly_job_publishes_versions_to_the_hub(hub, tmp_path, monkeypatch):
 
     v1 = datasets.load_dataset(repo, revision="v1", token=HUB_TOKEN, cache_dir=str(tmp_path / "cache"))["train"]
     v2 = datasets.load_dataset(repo, revision="v2", token=HUB_TOKEN, cache_dir=str(tmp_path / "cache"))["train"]
-    assert (v1.num_rows, v2.num_rows) == (19, 20)
-    assert "SN-2027-002" not in v2["notice_id"]
+    assert (v1.num_rows, v2.num_rows) == (19, 21)
+    assert "SN-2027-002" in v2["notice_id"]
     assert "SN-2027-001" in v2["notice_id"] and "SN-2027-001" not in v1["notice_id"]
     card = hf_hub_download(repo, "README.md", repo_type="dataset", revision="v2", endpoint=hub.url, token=HUB_TOKEN,
                            cache_dir=tmp_path / "cache")
@@ -231,6 +232,9 @@ def test_publishing_refuses_a_curation_no_suite_has_passed(settings):
     defs = build_definitions({spec.id: spec}, settings)
     assert defs.resolve_job_def("nightly").execute_in_process().success
     curated, published_ = (defs.resolve_assets_def(AssetKey([stage, spec.id])) for stage in ("curated", "published"))
+    same = materialize([curated])  # nothing changed: the checked curation is reused
+    assert same.success and same.asset_materializations_for_node(curated.node_def.name)[0].metadata["reused"].value
+    add_entry(settings.takedown_dir, spec.id, Entry("key", {"guide_id": "HC-001"}, "test"), [])
     recurated = materialize([curated])  # the asset alone, without its checks: a new curation nobody checked
     assert recurated.success and not recurated.get_asset_check_evaluations()
 

@@ -99,7 +99,7 @@ def table_rows(text: str) -> list[list[str]]:
 def test_multilingual_local_layout_card_and_croissant(tmp_path):
     spec, table = make_spec(), udhr_table()
     result = publish(spec, curated(tmp_path / "c", table), STAGES, LocalTarget(tmp_path / "out"),
-                     report=REPORT, work_dir=tmp_path, **SMALL)
+                     report=REPORT, **SMALL)
     folder = Path(result.ref)
     counts = expected_counts(table)
     assert list(counts) == ["en", "fr", "pt-PT", "und", "zh-Hans"]
@@ -274,7 +274,8 @@ def test_a_lang_value_that_cannot_name_a_folder_is_refused_naming_column_and_row
     with pytest.raises(ValueError, match=r"column '_lang', row 7: not a BCP-47 tag") as caught:
         publish(make_spec(), curated(tmp_path / "c", bad, parts=1), STAGES, LocalTarget(tmp_path / "out"))
     assert "../fr" not in str(caught.value)
-    assert not (tmp_path / "out" / "udhr_sample").exists()
+    out = tmp_path / "out" / "udhr_sample"
+    assert not (out / "current").exists() and [p.name for p in (out / "versions").iterdir()] == []
 
 
 def test_the_hub_emulator_refuses_a_card_whose_configs_the_hub_would_refuse(hub):

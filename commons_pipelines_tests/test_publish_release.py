@@ -62,16 +62,16 @@ def test_v1_then_v2_then_unchanged(tmp_path):
     home, table = tmp_path / "published" / spec.id, otl_table()
     v1_input, v2_input = write_curated(tmp_path / "c1", table.slice(0, 800)), write_curated(tmp_path / "c2", table)
 
-    first = publish(spec, v1_input, STAGES, target, work_dir=tmp_path, **SMALL)
+    first = publish(spec, v1_input, STAGES, target, **SMALL)
     assert (first.changed, first.version, first.rows) == (True, "v1", 800)
     assert first.ref == first.location == str(home / "versions" / "v1")
 
-    second = publish(spec, v2_input, STAGES, target, work_dir=tmp_path, **SMALL)
+    second = publish(spec, v2_input, STAGES, target, **SMALL)
     assert (second.changed, second.version, second.rows) == (True, "v2", table.num_rows)
     assert second.content_sha256 != first.content_sha256
     assert len(second.shards) > len(first.shards) > 1
 
-    again = publish(spec, v2_input, STAGES, target, work_dir=tmp_path, **SMALL)
+    again = publish(spec, v2_input, STAGES, target, **SMALL)
     assert (again.changed, again.version, again.content_sha256) == (False, "v2", second.content_sha256)
     assert sorted(p.name for p in (home / "versions").iterdir()) == ["v1", "v2"]
     assert os.readlink(home / "current") == os.path.join("versions", "v2")

@@ -20,6 +20,7 @@ def bdpm(write_spec, tmp_path):
                           "column": "reinforced_monitoring", "value_set": ["Oui", "Non"]}}])
     with BDPM.open("rb") as f:
         batches = [b.append_column("_source_file", pa.array(["CIS_bdpm.txt"] * b.num_rows))
+                    .append_column("_source_url", pa.array([f"file://{BDPM}"] * b.num_rows))
                     .append_column("_retrieved_at", pa.array([0] * b.num_rows, pa.timestamp("us", tz="UTC")))
                    for b in read_file(f, "CIS_bdpm.txt", spec.files)]
     return spec, batches, tmp_path / "curated" / spec.id
@@ -75,8 +76,10 @@ def test_row_hash_duplicates_across_shards_are_found(bdpm):
     steps = [s for s in default_steps(spec) if s.name != "exact_dedup"]
     data = curate(spec, [*batches, batches[0].slice(0, 7)], folder, steps=steps)  # 7 repeated rows, at the end
     result = run_suite(data, GENERIC, generic_suite(spec), shard_rows=5000)
-    dupes = [f for f in result.failures if f["kwargs"].get("column") == "_row_sha256"]
-    assert not result.success and dupes[-1]["shard"] == "all" and dupes[-1]["unexpected_count"] == 7
+    dupes = {f["kwargs"].get("column"): f for f in result.failures
+             if f["expectation"] == "expect_column_values_to_be_unique"}
+    assert not result.success and dupes["_row_sha256"]["shard"] == "all"
+    assert dupes["_row_sha256"]["unexpected_count"] == dupes["cis"]["unexpected_count"] == 14  # as GX: both copies
 
 
 def test_empty_curation_fails_the_row_count(bdpm):

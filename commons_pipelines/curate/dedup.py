@@ -5,22 +5,25 @@ punctuation (Unicode P*) turned into one space, trimmed. Punctuation goes becaus
 text differ mostly there (straight or curly quotes, '--' or '—', "sister's" or "sister 's"); digits and symbols stay.
 A row whose normalised text is empty has no key and is never a duplicate: empty text is the quality filter's business.
 
-Memory: both steps keep an index that grows with the rows kept (documented state, not bounded by the batch):
-ExactDedup 16 bytes per distinct key (sorted numpy runs), NearDedup num_perm × 4 bytes of signature plus
-bands × 16 bytes of LSH index per kept document (about 0.7 KB at num_perm 128).
+`Dedup` is the source-wide stage that decides which rows stay (see its docstring for the rules); `NearDedup` is its
+MinHash LSH index. Memory: one byte per row, plus NearDedup's num_perm × 4 bytes of signature and bands × 16 bytes of
+LSH index per kept document (about 0.7 KB at num_perm 128); exact keys are grouped by DuckDB on disk.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..faults import failpoint
 from ..spec import NearDedupConfig
-from .provenance import ROW_SHA256
+from ..stats import StageCount
+from ..columns import ROW_SHA256, data_columns
 from .step import Step, joined_text
 
 MIX = np.uint64(0x9E3779B97F4A7C15)
@@ -92,62 +95,6 @@ def first_in_batch(keys: np.ndarray) -> np.ndarray:
     first = np.zeros(len(keys), bool)
     first[np.unique(keys, return_index=True)[1]] = True
     return first
-
-
-class ExactDedup(Step):
-    """Exact duplicates of the normalised text of `columns` (`text_key`), or of the whole row (`_row_sha256`) when
-    `columns` is None or empty.
-
-    Rule: a row whose key is in the previous published version (`published`) but whose `_row_sha256` is not there
-    (a new record repeating published text) is rejected `published_duplicate`. Otherwise the first row with a key, in
-    source order across batches, is kept and every later one is rejected `exact_duplicate`. A republished record
-    (same `_row_sha256`) is therefore kept. Rows with empty normalised text have no key and are kept.
-    `published` yields batches of the published version (same columns and `_row_sha256`); it is read once, on the
-    first call to process()."""
-
-    name = "exact_dedup"
-    stateful = True
-
-    def __init__(self, columns: list[str] | None = None, published: Iterable[pa.RecordBatch] = ()) -> None:
-        super().__init__()
-        self.columns = list(columns or [])
-        self.published = published
-        self.seen = KeyIndex()
-        self.published_keys: KeyIndex | None = None
-        self.published_rows = KeyIndex()
-
-    def key(self, batch: pa.RecordBatch) -> pa.Array:
-        return text_key(batch, self.columns) if self.columns else row_key(batch)
-
-    def load_published(self) -> None:
-        self.published_keys = KeyIndex()
-        for batch in self.published:
-            keys = self.key(batch)
-            valid = pc.is_valid(keys).to_numpy(zero_copy_only=False)
-            self.published_keys.add(as_bytes(keys)[valid])
-            self.published_rows.add(as_bytes(row_key(batch)))
-        self.published = ()
-
-    def process(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        if self.published_keys is None:
-            self.load_published()
-        keys = self.key(batch)
-        valid = pc.is_valid(keys).to_numpy(zero_copy_only=False)
-        k = as_bytes(keys)
-        republished = np.zeros(len(k), bool)
-        if self.published_keys.runs and self.columns:
-            republished = self.published_keys.contains(k) & ~self.published_rows.contains(as_bytes(row_key(batch)))
-        republished &= valid
-        rest = valid & ~republished
-        duplicate = rest.copy()
-        idx = np.flatnonzero(rest)
-        duplicate[idx] = ~first_in_batch(k[idx]) | self.seen.contains(k[idx])
-        self.seen.add(k[idx])
-        for mask, reason in ((republished, "published_duplicate"), (duplicate, "exact_duplicate")):
-            if mask.any():
-                self.reject(batch.filter(pa.array(mask)), reason)
-        drop = republished | duplicate
-        return batch if not drop.any() else batch.filter(pa.array(~drop))
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -266,8 +213,9 @@ class NearDedup(Step):
         order = np.argsort(run, kind="stable")
         self.runs.append((run[order], run_ids[order]))
 
-    def process(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        text = normal_text(batch, self.columns or [n for n in batch.schema.names if not n.startswith("_")])
+    def duplicates(self, text: pa.Array) -> np.ndarray:
+        """Which rows of `text` (normalised, see normal_text) are near duplicates of a document kept before them, in
+        this call or an earlier one; the others are kept and indexed."""
         sig, rows = self.signatures(text)
         keys = self.band_keys(sig)
         need = self.config.threshold * self.config.num_perm
@@ -276,7 +224,7 @@ class NearDedup(Step):
         if len(doc):
             same = np.count_nonzero(sig[doc] == self.sigs[ids], axis=1) >= need
             dup[doc[same]] = True
-        local: dict[int, list[int]] = {}  # band key -> documents of this batch kept so far
+        local: dict[int, list[int]] = {}  # band key -> documents of this call kept so far
         for i in np.flatnonzero(~dup):
             cands = {c for k in keys[i].tolist() for c in local.get(k, ())}
             if any(np.count_nonzero(sig[i] == sig[c]) >= need for c in sorted(cands)):
@@ -294,9 +242,121 @@ class NearDedup(Step):
         self.kept += len(new_ids)
         if keep.any():
             self.index(keys[keep], new_ids)
-        drop = np.zeros(batch.num_rows, bool)
+        drop = np.zeros(len(text), bool)
         drop[rows[dup]] = True
+        return drop
+
+    def process(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        drop = self.duplicates(normal_text(batch, self.columns or data_columns(batch.schema)))
         if not drop.any():
             return batch
         self.reject(batch.filter(pa.array(drop)), "near_duplicate")
         return batch.filter(pa.array(~drop))
+
+
+KEEP, EXACT, PUBLISHED, NEAR = 0, 1, 2, 3
+REASONS = {EXACT: "exact_duplicate", PUBLISHED: "published_duplicate", NEAR: "near_duplicate"}
+STAGE = {EXACT: "exact_dedup", PUBLISHED: "exact_dedup", NEAR: "near_dedup"}
+
+
+class Dedup:
+    """Exact, then near duplicates over the whole curation: the source-wide stage after the row steps.
+
+    It reads the staged rows (every row step done) in source order, twice or three times, and decides for each row
+    whether it stays; the position of a row is its index in that order. What may merge:
+    - by default (no `columns`) only identical rows (same `_row_sha256`, every data column equal): two rows that
+      differ anywhere, a primary key or a volume number, are two records, and near dedup does not run;
+    - when the source declares `columns` (dedup.columns), rows whose normalised text of those columns is the same are
+      exact duplicates, and near duplicates by MinHash LSH over that text (`near`), whatever their other columns.
+    Among duplicates the copy already published (its `_row_sha256` is in `published`, the previous version) is kept,
+    else the first in source order: a refresh never swaps a published record for a new copy of it, and a row is
+    only ever removed for a copy that is itself in the new version. A later copy of a published row is removed as
+    `published_duplicate`, other copies as `exact_duplicate` or `near_duplicate`.
+    Exact keys go to a DuckDB table on disk in `work` (grouped by SQL); memory holds one byte of decision per row and
+    the near-dedup index of the documents kept (see NearDedup)."""
+
+    def __init__(self, columns: list[str] | None, exact: bool, near: NearDedupConfig | None,
+                 published: KeyIndex | None, work: Path) -> None:
+        self.columns = list(columns or [])
+        self.exact, self.work = exact, Path(work)
+        self.near = NearDedup(self.columns, near) if near and self.columns else None
+        self.published = published or KeyIndex()
+        self.counts = [StageCount(STAGE[EXACT])] if exact else []
+        if self.near:
+            self.counts.append(StageCount(STAGE[NEAR]))
+
+    def key(self, batch: pa.RecordBatch) -> pa.Array:
+        return text_key(batch, self.columns) if self.columns else row_key(batch)
+
+    def is_published(self, batch: pa.RecordBatch) -> np.ndarray:
+        if not self.published.runs:
+            return np.zeros(batch.num_rows, bool)
+        return self.published.contains(as_bytes(row_key(batch)))
+
+    def decide(self, staged: Callable[[], Iterable[pa.RecordBatch]]) -> np.ndarray:
+        """One reason code per staged row (KEEP, EXACT, PUBLISHED or NEAR); `staged` yields the rows anew each call."""
+        reason = self._exact(staged) if self.exact else None
+        if reason is None:
+            reason = np.zeros(sum(b.num_rows for b in staged()), np.int8)
+        failpoint("curate.dedup")
+        if self.near:
+            for first in (True, False):  # published copies claim their text before anything new does
+                offset = 0
+                for batch in staged():
+                    n = batch.num_rows
+                    todo = (reason[offset:offset + n] == KEEP) & (self.is_published(batch) == first)
+                    if todo.any():
+                        rows = np.flatnonzero(todo)
+                        text = normal_text(batch.take(pa.array(rows)), self.columns)
+                        reason[offset + rows[self.near.duplicates(text)]] = NEAR
+                    offset += n
+        self._count(reason)
+        return reason
+
+    def _exact(self, staged) -> np.ndarray:
+        self.work.mkdir(parents=True, exist_ok=True)
+        path = self.work / "dedup.duckdb"
+        path.unlink(missing_ok=True)
+        with duckdb.connect(str(path)) as con:
+            con.execute("create table k (pos bigint, key blob, pub boolean)")
+            offset = 0
+            for batch in staged():
+                n = batch.num_rows
+                part = pa.table({"pos": pa.array(np.arange(offset, offset + n)),
+                                 "key": self.key(batch).cast(pa.binary()),
+                                 "pub": pa.array(self.is_published(batch))})
+                con.register("part", part)
+                con.execute("insert into k select * from part")
+                con.unregister("part")
+                offset += n
+            dup = con.sql("select pos, pub, keeper_pub from (select pos, pub, first_value(pos) over w as keeper, "
+                          "first_value(pub) over w as keeper_pub from k where key is not null "
+                          "window w as (partition by key order by pub desc, pos)) where pos <> keeper").to_arrow_table()
+        path.unlink(missing_ok=True)
+        reason = np.zeros(offset, np.int8)
+        pos = dup.column("pos").to_numpy()
+        later = dup.column("keeper_pub").to_numpy(zero_copy_only=False) & ~dup.column("pub").to_numpy(zero_copy_only=False)
+        reason[pos] = np.where(later, PUBLISHED, EXACT)
+        return reason
+
+    def _count(self, reason: np.ndarray) -> None:
+        n, tally = len(reason), np.bincount(reason, minlength=4)
+        if self.exact:
+            exact = self.counts[0]
+            exact.rows_in, exact.rows_out = n, n - int(tally[EXACT] + tally[PUBLISHED])
+            for code in (EXACT, PUBLISHED):
+                if tally[code]:
+                    exact.removed[REASONS[code]] = int(tally[code])
+        if self.near:
+            near = self.counts[-1]
+            near.rows_in = n - int(tally[EXACT] + tally[PUBLISHED])
+            near.rows_out = near.rows_in - int(tally[NEAR])
+            if tally[NEAR]:
+                near.removed[REASONS[NEAR]] = int(tally[NEAR])
+
+
+def split(batch: pa.RecordBatch, reason: np.ndarray) -> tuple[pa.RecordBatch, list[tuple[str, pa.RecordBatch, str]]]:
+    """The rows of `batch` to keep, and the removed ones as (stage, rows, reason), given the batch's reason codes."""
+    removed = [(STAGE[code], batch.filter(pa.array(reason == code)), why) for code, why in REASONS.items()
+               if (reason == code).any()]
+    return (batch if not removed else batch.filter(pa.array(reason == KEEP))), removed

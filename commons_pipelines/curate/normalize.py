@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..naming import column_names
+from ..naming import column_name, column_names
 from ..spec import NormalizeConfig
 from .step import Step
 
@@ -31,7 +31,16 @@ class NormalizeColumns(Step):
     name = "normalize"
 
     def process(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        return batch.rename_columns(column_names(batch.schema.names))
+        return batch.rename_columns(column_names([_usable(n, i) for i, n in enumerate(batch.schema.names)]))
+
+
+def _usable(name: str, i: int) -> str:
+    """The name, or 'column_<position>' when nothing is left of it (empty, only spaces), as ingest names it."""
+    try:
+        column_name(name)
+    except ValueError:
+        return f"column_{i + 1}"
+    return name
 
 
 def fix_mojibake(col: pa.Array) -> pa.Array:

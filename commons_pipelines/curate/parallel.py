@@ -19,7 +19,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 import pyarrow as pa
 
 from ..spec import SourceSpec
-from .step import Reject, Step, run_steps
+from .step import Reject, Step, redacting, run_steps
 
 _worker_steps: list[Step] = []
 
@@ -31,7 +31,8 @@ def _start(build: Callable[[], list[Step]]) -> None:
 
 def _work(batch: pa.RecordBatch) -> tuple[list[pa.RecordBatch], list[tuple], list[tuple]]:
     rejected: list[tuple] = []
-    out = list(run_steps(_worker_steps, [batch], lambda step, rows, reason: rejected.append((step, rows, reason))))
+    sink = redacting(_worker_steps, lambda step, rows, reason: rejected.append((step, rows, reason)))
+    out = list(run_steps(_worker_steps, [batch], sink))
     return out, rejected, [step.snapshot() for step in _worker_steps]
 
 
@@ -41,14 +42,15 @@ def stateless_prefix(steps: list[Step]) -> int:
 
 def run_parallel(steps: list[Step], build: Callable[[], list[Step]], batches: Iterable[pa.RecordBatch],
                  sink: Reject, workers: int, after: int = 2) -> Iterator[pa.RecordBatch]:
-    """Like run_steps(steps, batches, sink), with the stateless prefix in `workers` processes. `build` makes that
-    prefix again in each worker: it must be picklable (a module-level function or a functools.partial of one)."""
+    """Like run_steps(steps, batches, redacting(steps, sink)), with the stateless prefix in `workers` processes.
+    `build` makes that prefix again in each worker: it must be picklable (a module-level function or a
+    functools.partial of one). Rows removed before the PII step are treated in the process that removed them."""
     n = stateless_prefix(steps)
     prefix, tail = steps[:n], steps[n:]
 
     def head() -> Iterator[pa.RecordBatch]:
         source = iter(batches)
-        yield from run_steps(prefix, itertools.islice(source, after), sink)
+        yield from run_steps(prefix, itertools.islice(source, after), redacting(prefix, sink))
         following = next(source, None)
         if following is None:
             return
@@ -74,14 +76,14 @@ def _collect(result: tuple, prefix: list[Step], sink: Reject) -> Iterator[pa.Rec
     yield from out
 
 
-def prefix_builder(spec: SourceSpec, pii_key: bytes | None) -> Callable[[], list[Step]]:
+def prefix_builder(spec: SourceSpec, pii_key: bytes | None, takedown: list = ()) -> Callable[[], list[Step]]:
     from functools import partial
 
-    return partial(_build_prefix, spec, pii_key)
+    return partial(_build_prefix, spec, pii_key, list(takedown))
 
 
-def _build_prefix(spec: SourceSpec, pii_key: bytes | None) -> list[Step]:
+def _build_prefix(spec: SourceSpec, pii_key: bytes | None, takedown: list) -> list[Step]:
     from .runner import default_steps, ner_status
 
-    steps = default_steps(spec, (), pii_key, ner_status(spec))
+    steps = default_steps(spec, pii_key, ner_status(spec), takedown)
     return steps[:stateless_prefix(steps)]

@@ -1,15 +1,23 @@
 """Run the steps over a source's landed records and write the curated dataset.
 
-Layout of a curated folder (replaced whole, atomically, on every run):
-  data/part-00000.parquet …   the curated rows
-  quarantine/<step>.parquet   rows a step removed, with `_reason`
-  manifest.json               a fresh id for this curation, rows, and the counts of every stage (ingest first)
-  checks/<suite>.json         the verdict of each validation suite on this curation (written by validate)
+Three passes: the row steps (normalise, quality, personal data, language, provenance, takedown) write staged parts;
+dedup, a source-wide stage, reads them to decide which rows stay (dedup.py); the kept rows are written as the curated
+parts. A curated folder holds one complete curation and is replaced by switching a link, so a crash leaves the
+previous one whole:
+
+  <source>/current -> runs/<curation id>
+  <source>/runs/<curation id>/
+    data/part-00000.parquet …   the curated rows
+    quarantine/<step>.parquet   rows a step removed, with `_reason`; personal data in them is treated as in the
+                                curated rows (rows a step before `pii` removed are treated on their way there)
+    manifest.json               the curation id, rows, the counts of every stage (ingest first) and the report
+    checks/<suite>.json         the verdict of each validation suite on this curation (written by validate)
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import uuid
 from collections.abc import Iterable
@@ -20,18 +28,21 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..columns import LANG, REASON
+from ..faults import failpoint
 from ..naming import column_name
 from ..spec import SourceSpec
 from ..stats import CurationReport, StageCount
-from .dedup import ExactDedup, NearDedup
-from .language import LANG, LanguageId
+from .dedup import Dedup, KeyIndex, as_bytes, row_key, split
+from .language import LanguageId
 from .normalize import NormalizeColumns, NormalizeText
+from .parallel import prefix_builder, run_parallel
 from .pii import Pii, default_regions
 from .pii.ner import NerStatus, load_ner
 from .provenance import Provenance
 from .quality import QualityFilter
-from .parallel import prefix_builder, run_parallel
-from .step import Step, run_steps
+from .step import Step, redacting, run_steps
+from .takedown import Entry, Takedown
 
 PART_ROWS = 1_000_000
 
@@ -41,13 +52,14 @@ def _columns(names: list[str] | None, default: list[str]) -> list[str]:
 
 
 def dedup_columns(spec: SourceSpec) -> list[str]:
-    return _columns(spec.dedup.columns, spec.text_columns)
+    """The text dedup compares: only what the source declares (dedup.columns); by default none, so only identical
+    rows merge and records with different keys or values never do."""
+    return _columns(spec.dedup.columns, [])
 
 
-def default_steps(spec: SourceSpec, published: Iterable[pa.RecordBatch] = (), pii_key: bytes | None = None,
-                  ner=None) -> list[Step]:
-    """The curation of every source, in order. Costly steps come after the cheap filters; PII is treated before
-    the row hash and dedup, so duplicates are judged on the data as it will be published."""
+def default_steps(spec: SourceSpec, pii_key: bytes | None = None, ner=None, takedown: Iterable[Entry] = ()) -> list[Step]:
+    """The row steps of every source, in order. Costly steps come after the cheap filters; PII is treated before the
+    row hash, so identities and duplicates are judged on the data as it will be published."""
     text = spec.text_columns
     pii = spec.pii.model_copy(update={"columns": {column_name(c): p for c, p in spec.pii.columns.items()}})
     steps: list[Step] = [NormalizeColumns(), NormalizeText(spec.normalize)]
@@ -60,17 +72,28 @@ def default_steps(spec: SourceSpec, published: Iterable[pa.RecordBatch] = (), pi
     if language:
         steps.append(LanguageId(language, spec.language))
     steps.append(Provenance(spec))
-    dedup = dedup_columns(spec)
-    if spec.dedup.exact:
-        steps.append(ExactDedup(dedup, published if spec.dedup.against_published else ()))
-    if spec.dedup.near and dedup:
-        steps.append(NearDedup(dedup, spec.dedup.near))
+    takedown = list(takedown)
+    if takedown:
+        steps.append(Takedown(takedown))
     return steps
+
+
+def default_dedup(spec: SourceSpec, published: KeyIndex | None, work: Path) -> Dedup:
+    return Dedup(dedup_columns(spec), spec.dedup.exact, spec.dedup.near, published, work)
+
+
+def published_index(batches: Iterable[pa.RecordBatch]) -> KeyIndex:
+    """The row identities (`_row_sha256`) of the published version."""
+    index = KeyIndex()
+    for batch in batches:
+        index.add(as_bytes(row_key(batch)))
+    return index
 
 
 def report(steps: list[Step], ner) -> CurationReport:
     pii = [count for step in steps if isinstance(step, Pii) for count in step.report()]
-    return CurationReport(pii=pii, ner=ner.description if ner is not None else "off")
+    erased = {r: n for step in steps if isinstance(step, Takedown) for r, n in sorted(step.erased.items())}
+    return CurationReport(pii=pii, ner=ner.description if ner is not None else "off", erased=erased)
 
 
 @dataclass
@@ -82,6 +105,8 @@ class Curated:
     stages: list[StageCount]
     schema: pa.Schema | None
     report: CurationReport = field(default_factory=CurationReport)
+    inputs: dict | None = None
+    reused: bool = False  # the current curation, made earlier from the same inputs
 
     def languages(self) -> dict[str, int]:
         """Rows per `_lang`, most frequent first; empty when the source has no language column."""
@@ -101,6 +126,8 @@ class _Parts:
         self.schema: pa.Schema | None = None
 
     def write(self, batch: pa.RecordBatch) -> None:
+        if not batch.num_rows and self.writer is not None:
+            return
         if self.writer is None or self.rows_in_part >= PART_ROWS:
             self.close()
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -112,6 +139,11 @@ class _Parts:
         self.writer.write_batch(batch.cast(self.schema) if batch.schema != self.schema else batch)
         self.rows_in_part += batch.num_rows
         self.rows += batch.num_rows
+        failpoint("curate.part")
+
+    def read(self):
+        for path in self.files:
+            yield from pq.ParquetFile(path).iter_batches(batch_size=64_000)
 
     def close(self) -> None:
         if self.writer:
@@ -124,7 +156,7 @@ class _Quarantine:
         self.folder, self.writers = folder, {}
 
     def __call__(self, step: str, rows: pa.RecordBatch, reason: str) -> None:
-        rows = rows.append_column("_reason", pa.array([reason] * rows.num_rows, pa.string()))
+        rows = rows.append_column(REASON, pa.array([reason] * rows.num_rows, pa.string()))
         if step not in self.writers:
             self.folder.mkdir(parents=True, exist_ok=True)
             self.writers[step] = pq.ParquetWriter(self.folder / f"{step}.parquet", rows.schema, compression="zstd")
@@ -141,54 +173,123 @@ def ner_status(spec: SourceSpec) -> NerStatus:
     return load_ner(spec.languages, spec.pii.ner)
 
 
+CURRENT, RUNS = "current", "runs"
+
+
 def curate(spec: SourceSpec, batches: Iterable[pa.RecordBatch], folder: Path, ingest: StageCount | None = None,
            steps: list[Step] | None = None, *, published: Iterable[pa.RecordBatch] = (),
-           pii_key: bytes | None = None, workers: int = 1, parallel_after: int = 2) -> Curated:
-    """Run the steps (by default `default_steps`) and replace the curated folder with the result.
+           pii_key: bytes | None = None, workers: int = 1, parallel_after: int = 2, takedown: Iterable[Entry] = (),
+           dedup: bool | None = None, report_extra: CurationReport | None = None,
+           inputs: dict | None = None) -> Curated:
+    """Run the row steps (by default `default_steps`), then dedup, and make the result the source's current curation.
 
-    `published` yields the previous published version's rows (for dedup against it); `pii_key` is the secret for
-    pseudonymisation. With `workers` > 1 the default steps before dedup run in that many processes once more than
-    `parallel_after` batches come (see parallel.py); the result is the same."""
+    `published` yields the previous version's `_row_sha256` (dedup keeps published copies, and the report compares
+    with that version); `pii_key` is the secret for pseudonymisation; `takedown` the source's erasure entries. With
+    `workers` > 1 the default row steps run in that many processes once more than `parallel_after` batches come
+    (see parallel.py); the result is the same. `dedup`: run the source-wide dedup (default: when `steps` is None).
+    `report_extra` carries what the caller knows (renamed columns, warnings) into the report. `inputs` describes
+    everything the result depends on (landed data, spec, takedown list, code, key): when the current curation was
+    made from the same inputs it is returned as it is, and nothing is written."""
     folder = Path(folder)
-    staging = folder.with_name(folder.name + ".staging")
-    shutil.rmtree(staging, ignore_errors=True)
+    if inputs is not None:
+        try:
+            current = load_curated(folder)
+        except FileNotFoundError:
+            current = None
+        if current is not None and current.inputs == inputs:
+            current.reused = True
+            return current
+    cid = uuid.uuid4().hex
+    run = folder / RUNS / cid
     ner = None
     parallel = steps is None and workers > 1
+    run_dedup = dedup if dedup is not None else steps is None
+    entries = list(takedown)
     if steps is None:
         ner = ner_status(spec)
-        steps = default_steps(spec, published, pii_key, ner)
-    parts, quarantine = _Parts(staging / "data"), _Quarantine(staging / "quarantine")
+        steps = default_steps(spec, pii_key, ner, entries)
+    index = published_index(published)
+    staged, quarantine = _Parts(run / "staged"), _Quarantine(run / "quarantine")
     try:
-        out = (run_parallel(steps, prefix_builder(spec, pii_key), batches, quarantine, workers, parallel_after)
-               if parallel else run_steps(steps, batches, quarantine))
+        out = (run_parallel(steps, prefix_builder(spec, pii_key, entries), batches, quarantine, workers, parallel_after)
+               if parallel else run_steps(steps, batches, redacting(steps, quarantine)))
         for batch in out:
+            staged.write(batch)
+    finally:
+        staged.close()
+    stages = ([ingest] if ingest else []) + [s.count for s in steps]
+    found = report(steps, ner)
+    parts = _Parts(run / "data")
+    kept_published = 0
+    try:
+        if run_dedup:
+            stage = default_dedup(spec, index if spec.dedup.against_published else None, run / "work")
+            reasons = stage.decide(staged.read)
+            stages += stage.counts
+        else:
+            stage, reasons = None, None
+        offset = 0
+        for batch in staged.read():
+            n = batch.num_rows
+            if reasons is not None:
+                batch, removed = split(batch, reasons[offset:offset + n])
+                for name, rows, why in removed:
+                    quarantine(name, rows, why)
+            if index.runs and batch.num_rows:
+                kept_published += int(index.contains(as_bytes(row_key(batch))).sum())
             parts.write(batch)
+            offset += n
     finally:
         parts.close()
         quarantine.close()
-    stages = ([ingest] if ingest else []) + [s.count for s in steps]
-    staging.mkdir(parents=True, exist_ok=True)
-    found = report(steps, ner)
-    manifest = {"id": uuid.uuid4().hex, "source": spec.id, "rows": parts.rows,
+    shutil.rmtree(run / "staged", ignore_errors=True)
+    shutil.rmtree(run / "work", ignore_errors=True)
+    if index.runs:
+        total = int(sum(len(r) for r in index.runs))
+        found.previous = {"kept": kept_published, "added": parts.rows - kept_published,
+                          "removed": total - kept_published}
+    if report_extra is not None:
+        found.renamed, found.warnings = dict(report_extra.renamed), list(report_extra.warnings)
+        found.previous = {**report_extra.previous, **found.previous} if found.previous else {}
+    manifest = {"id": cid, "source": spec.id, "rows": parts.rows, "inputs": inputs,
                 "stages": [s.as_dict() for s in stages], "report": found.as_dict()}
-    (staging / "manifest.json").write_text(json.dumps(manifest, indent=1))
-    old = folder.with_name(folder.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if folder.exists():
-        folder.rename(old)
-    staging.rename(folder)
-    shutil.rmtree(old, ignore_errors=True)
-    files = [folder / "data" / p.name for p in parts.files]
-    return Curated(folder, manifest["id"], files, parts.rows, stages, parts.schema, found)
+    (run / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    failpoint("curate.staged")
+    _switch(folder, cid)
+    failpoint("curate.swapped")
+    return Curated(run, cid, [run / "data" / p.name for p in parts.files], parts.rows, stages, parts.schema, found,
+                   inputs)
+
+
+def _switch(folder: Path, cid: str) -> None:
+    """Point `current` at runs/<cid> (an atomic rename of a new link), then remove every other run."""
+    link = folder / f".{CURRENT}.{cid}"
+    link.unlink(missing_ok=True)
+    link.symlink_to(Path(RUNS) / cid, target_is_directory=True)
+    os.replace(link, folder / CURRENT)
+    clean(folder)
+
+
+def clean(folder: Path) -> None:
+    """Remove what a crashed curation left: runs other than the current one, stray links."""
+    folder = Path(folder)
+    current = (folder / CURRENT).resolve().name if (folder / CURRENT).exists() else None
+    for path in folder.glob(f".{CURRENT}.*"):
+        path.unlink(missing_ok=True)
+    for path in (folder / RUNS).iterdir() if (folder / RUNS).is_dir() else ():
+        if path.name != current:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def load_curated(folder: Path) -> Curated:
+    """The source's current curation (`folder` is the source's curated folder, or one run inside it)."""
     folder = Path(folder)
-    if not (folder / "manifest.json").exists():
+    run = (folder / CURRENT).resolve() if (folder / CURRENT).exists() else folder
+    if not (run / "manifest.json").exists():
         raise FileNotFoundError(f"{folder}: no curated data here yet (materialise the curated asset first)")
-    manifest = json.loads((folder / "manifest.json").read_text())
-    files = sorted((folder / "data").glob("part-*.parquet"))
+    manifest = json.loads((run / "manifest.json").read_text())
+    files = sorted((run / "data").glob("part-*.parquet"))
     schema = pq.read_schema(files[0]) if files else None
-    return Curated(folder, manifest["id"], files, manifest["rows"],
+    return Curated(run, manifest["id"], files, manifest["rows"],
                    [StageCount.from_dict(d) for d in manifest["stages"]], schema,
-                   CurationReport.from_dict(manifest.get("report", {})))
+                   CurationReport.from_dict(manifest.get("report", {})), manifest.get("inputs"))

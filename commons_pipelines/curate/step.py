@@ -69,3 +69,17 @@ def run_steps(steps: list[Step], batches: Iterable[pa.RecordBatch], sink: Reject
     for step in steps:
         batches = step.run(batches, sink)
     yield from batches
+
+
+def redacting(steps: list[Step], sink: Reject) -> Reject:
+    """A sink that treats personal data (the PII step's `redact`) in rows removed by steps that run before it, so
+    that no quarantine file holds what the curated rows do not."""
+    pii = next((s for s in steps if hasattr(s, "redact")), None)
+    if pii is None:
+        return sink
+    before = {s.name for s in steps[:steps.index(pii)]}
+
+    def write(step: str, rows: pa.RecordBatch, reason: str) -> None:
+        sink(step, pii.redact(rows) if step in before else rows, reason)
+
+    return write

@@ -1,27 +1,84 @@
-"""Parse one file into Arrow record batches; records that cannot be parsed come out as quarantine entries.
+"""Parse one file into Arrow record batches (CSV, TSV, Parquet) or lists of dicts (JSONL); what cannot be parsed
+comes out as quarantine entries, never as an exception.
 
-Plain functions over a binary stream, so they are tested without dlt. CSV is read with every column as text:
-the raw layer keeps what the file says; typing is a curation decision.
+Plain functions over a binary stream, so they are tested without dlt. CSV is read with every column as text: the raw
+layer keeps what the file says; typing is a curation decision.
+
+Column names are final warehouse names (`columns.input_names`: the CSV header or `csv.columns`, the Parquet schema,
+each JSONL key): none starts with '_', and the renames that prefix forces go to `notes["renamed"]`. A JSONL key is
+named the first time the file shows it (the keys new in a record are named source names first, then the renamed
+ones) and keeps that name for the rest of the file, so two keys that fold to one name get 'name_2'. Keys inside JSON
+values stay as they are (the value lands as JSON).
+
+A record is a CSV record (a blank line is none), a non-blank JSONL line or a Parquet row. Unless the last item is an
+`unreadable_file` entry, every record comes out once: as a row or as one `Quarantined` entry, whose `position` is
+"line N" (where the record starts) or, for Parquet, "row N"; an `unreadable_file` entry has the line or the Parquet
+"row group N" reached. All count from 1. Reasons:
+
+  invalid_encoding     bytes that are not the declared encoding (JSONL: UTF-8), a lone surrogate escape in JSON
+                       ("\\ud800"), text in Parquet that is not UTF-8
+  nul_byte             a NUL in a CSV record or a JSONL line, as a byte or as "\\u0000": dlt drops NULs from
+                       JSON values without a word, and a NUL in text is corruption far more often than data
+  malformed_csv_row    what the csv module cannot parse (quotes are strict), or more fields than the header;
+                       fewer fields are padded with nulls (trailing empty fields are often left out)
+  malformed_json       not JSON; NaN and Infinity included, which JSON does not have
+  not_an_object        JSON that is not an object
+  too_deeply_nested    JSON with more than MAX_DEPTH levels of objects and arrays (dlt's serialiser stops at 255)
+  number_out_of_range  an integer outside int64 or a number beyond float64 (1e400) in JSON, a Parquet uint64
+                       above int64
+  unsupported_value    a Parquet timestamp with nanoseconds (the warehouse keeps microseconds)
+  too_many_columns     a JSONL record whose new keys would give the file more than MAX_COLUMNS columns
+  record_too_large     a CSV record of more than MAX_RECORD characters or a JSONL line of more than MAX_RECORD
+                       bytes; it is skipped without being held (a CSV record past the cap is reduced to its quotes
+                       and delimiters, so that its end is still found)
+  unreadable_file      the file as a whole, always the last item, at the position reached: a stream that fails
+                       (truncated or corrupt gzip/zstd, a read error), a CSV/JSONL file whose first HEAD_BYTES
+                       are binary (see _check_text), a CSV header that is not text in the declared
+                       encoding, is not valid CSV or has more than MAX_COLUMNS fields, a Parquet file pyarrow cannot
+                       read or with a type the warehouse cannot store, any other exception. The caller drops the
+                       file's rows.
+
+Every entry's detail is one line and its raw at most RAW_CHARS characters, with undecodable bytes written "\\xff".
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
+import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import BinaryIO
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ..naming import fold_name
+from ..columns import input_names
 from ..spec import FilesConfig
 
 CSV_BATCH_ROWS = 20_000
 JSONL_BATCH_ROWS = 5000
+PARQUET_BATCH_ROWS = 64_000
+BATCH_CHARS = 64 << 20  # a batch is also cut at this much text, so that large fields do not pile up
+MAX_RECORD = 16 << 20
+MAX_SHAPE = 16 << 20  # what _Lines keeps of a CSV record past MAX_RECORD; more: the file is not CSV
+PIECE = 1 << 20  # how much of a line past MAX_RECORD is read at a time
+MAX_DEPTH = 64
+MAX_COLUMNS = 4096
+HEAD_BYTES = 8000
+BINARY_SHARE = 20
+RAW_CHARS = 2000
+DETAIL_CHARS = 500
+INT64 = (-(1 << 63), (1 << 63) - 1)
+UNREADABLE = "unreadable_file"
+REASONS = frozenset({
+    "invalid_encoding", "nul_byte", "malformed_csv_row", "malformed_json", "not_an_object", "too_deeply_nested",
+    "number_out_of_range", "unsupported_value", "too_many_columns", "record_too_large", UNREADABLE})
 
 
 @dataclass
@@ -32,11 +89,43 @@ class Quarantined:
     detail: str
     raw: str
 
+    def __post_init__(self) -> None:
+        self.detail = _printable(" ".join(self.detail[:DETAIL_CHARS].split()))[:DETAIL_CHARS]
+        self.raw = _printable(self.raw[:RAW_CHARS])[:RAW_CHARS]
+
     def as_row(self) -> dict:
-        return {"position": self.position, "reason": self.reason, "detail": self.detail, "raw": self.raw[:2000]}
+        return {"position": self.position, "reason": self.reason, "detail": self.detail, "raw": self.raw}
 
 
 Item = pa.RecordBatch | list[dict] | Quarantined
+
+_UNSAFE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _escape(m: re.Match) -> str:
+    c = ord(m[0])
+    return f"\\x{c - 0xDC00:02x}" if 0xDC80 <= c <= 0xDCFF else f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+
+
+def _printable(text: str) -> str:
+    """Undecodable bytes (kept as surrogates by 'surrogateescape') as \\xff, NUL as \\x00, other surrogates as
+    \\ud800: the quarantine table takes UTF-8 only."""
+    return _UNSAFE.sub(_escape, text)
+
+
+class Unreadable(Exception):
+    """A problem of the whole file: read_file turns it into the last entry."""
+
+    def __init__(self, detail: str, position: str | None = None) -> None:
+        super().__init__(detail)
+        self.position = position
+
+
+class _Position:
+    """Where a reader is, asked only when something fails."""
+
+    def __init__(self, first: str) -> None:
+        self.where: Callable[[], str] = lambda: first
 
 
 def compression_of(name: str, setting: str) -> str | None:
@@ -56,98 +145,429 @@ def open_stream(raw: BinaryIO, name: str, setting: str) -> BinaryIO:
     return pa.CompressedInputStream(pa.PythonFile(raw, mode="r"), codec) if codec else raw
 
 
-def read_file(stream: BinaryIO, name: str, cfg: FilesConfig) -> Iterator[Item]:
-    if cfg.format in ("csv", "tsv"):
-        yield from read_csv(stream, name, cfg)
-    elif cfg.format == "jsonl":
-        yield from read_jsonl(stream, name)
-    else:
-        yield from read_parquet(stream, name)
+def read_file(stream: BinaryIO, name: str, cfg: FilesConfig, notes: dict | None = None) -> Iterator[Item]:
+    """The rows and quarantine entries of one file (see the module docstring); `notes["renamed"]` collects the
+    column renames forced by the reserved '_' prefix ({original: new})."""
+    at = _Position("row group 1" if cfg.format == "parquet" else "line 1")
+    renamed = {} if notes is None else notes.setdefault("renamed", {})
+    try:
+        if cfg.format == "parquet":
+            yield from read_parquet(stream, name, renamed, at)
+            return
+        buffered = _buffered(stream)
+        _check_text(buffered, cfg)
+        if cfg.format == "jsonl":
+            yield from read_jsonl(buffered, name, renamed, at)
+        else:
+            yield from read_csv(buffered, name, cfg, renamed, at)
+    except Exception as err:  # noqa: BLE001 - whatever the bytes do, the caller gets one entry, not a traceback
+        if isinstance(err, Unreadable):
+            yield Quarantined(name, err.position or at.where(), UNREADABLE, str(err), "")
+        else:
+            yield Quarantined(name, at.where(), UNREADABLE, f"{type(err).__name__}: {err}", "")
 
 
-def read_csv(stream: BinaryIO, name: str, cfg: FilesConfig) -> Iterator[Item]:
-    """Rows shorter than the header are padded with nulls (trailing empty fields are often left out);
-    rows longer than the header, unterminated quotes and undecodable bytes are quarantined."""
+class _Raw(io.RawIOBase):
+    """Any object with read(n), first serving `head` (bytes already read from it)."""
+
+    def __init__(self, stream: BinaryIO, head: bytes) -> None:
+        self._read, self._head = stream.read, head
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:
+        if self._head:
+            data, self._head = self._head[:len(buf)], self._head[len(buf):]
+        else:
+            data = self._read(len(buf))
+        buf[:len(data)] = data
+        return len(data)
+
+
+def _buffered(stream: BinaryIO) -> io.BufferedReader:
+    """A buffered reader over the stream, whose first HEAD_BYTES can be looked at (`.head`): pyarrow's and fsspec's
+    streams have no readline(limit) of their own."""
+    head = b""
+    while len(head) < HEAD_BYTES and (chunk := stream.read(HEAD_BYTES - len(head))):
+        head += chunk
+    out = io.BufferedReader(_Raw(stream, head), 1 << 16)
+    out.head = head
+    return out
+
+
+def _wide(encoding: str) -> bool:
+    return codecs.lookup(encoding).name.startswith(("utf-16", "utf-32"))
+
+
+_CONTROL = bytes([*range(0x09), *range(0x0E, 0x1B), *range(0x1C, 0x20)])  # C0 controls text does not use
+_TEXT_BYTES = bytes(b for b in range(256) if b not in _CONTROL)
+
+
+def _check_text(buffered: io.BufferedReader, cfg: FilesConfig) -> None:
+    """Binary data is told from text by its first HEAD_BYTES: more than 1 in BINARY_SHARE (and more than 3) are
+    control bytes such as NUL, which text does not use; random or compressed bytes have 1 in 10, UTF-16 text 1 in 2.
+    A stray NUL in a text file is left to the record that holds it."""
+    head = buffered.head
+    if cfg.format != "jsonl" and _wide(cfg.csv.encoding):
+        return
+    controls = len(head.translate(None, _TEXT_BYTES))
+    if controls > max(len(head) // BINARY_SHARE, 3):
+        raise Unreadable(f"{controls} of the first {len(head)} bytes are control bytes such as NUL: binary data, "
+                         f"not a {cfg.format} file (or text in another encoding than declared)")
+
+
+# CSV
+
+_BAD_TEXT = re.compile("[\x00\udc80-\udcff]")
+
+
+class _Lines:
+    """csv.reader's input: the text's lines. Once the current record passes MAX_RECORD characters, each line of it is
+    read in pieces and reduced to what the parser needs to find where the record ends (quotes, delimiters, line
+    ends), so the record is never held; it is then flagged `big`. The caller sets `size` to 0 before each record."""
+
+    def __init__(self, text: io.TextIOBase, delimiter: str, quote: str | None) -> None:
+        self.text = text
+        self.size = 0
+        self.shape = 0
+        self.big = False
+        self.head = ""
+        self.last = ""
+        special = re.escape(delimiter + (quote or ""))
+        filler = next(c for c in "abc" if c not in special)
+        self._shrink = [(re.compile(f"[^{special}\r\n]+"), filler), (re.compile(f"{re.escape(delimiter)}+"), delimiter)]
+        if quote:  # a run of quotes acts as one or two by its parity: '""' inside quotes is a quote
+            q = re.escape(quote)
+            self._shrink.append((re.compile(f"(?:{q}{q})+{q}"), quote))
+
+    def __iter__(self) -> Iterator[str]:
+        read = partial(self.text.readline, MAX_RECORD)
+        for line in iter(read, ""):
+            self.last = line
+            self.size += len(line)
+            if self.size >= MAX_RECORD:
+                line = self._reduced(line)
+            yield line
+
+    def next_record(self) -> None:
+        self.size = self.shape = 0
+        self.big = False
+
+    def _reduced(self, line: str) -> str:
+        if not self.big:
+            self.big, self.head = True, line[:RAW_CHARS]
+        self.last = ""
+        pieces = []
+        while True:
+            pieces.append(self._squeeze(line))
+            self.shape += len(pieces[-1])
+            if self.shape > MAX_SHAPE:
+                raise Unreadable(f"a record of more than {MAX_RECORD} characters whose quotes, delimiters and lines "
+                                 f"still take more than {MAX_SHAPE}: not CSV")
+            if line[-1] in "\r\n" or not (line := self.text.readline(PIECE)):
+                break
+        return "".join(pieces)
+
+    def _squeeze(self, text: str) -> str:
+        for pattern, repl in self._shrink:
+            text = pattern.sub(repl, text)
+        return text
+
+
+def read_csv(buffered: io.BufferedReader, name: str, cfg: FilesConfig, renamed: dict, at: _Position) -> Iterator[Item]:
     opts = cfg.csv
     delimiter = "\t" if cfg.format == "tsv" and opts.delimiter == "," else opts.delimiter
     quoting = {"quotechar": opts.quote_char, "strict": True} if opts.quote_char else {"quoting": csv.QUOTE_NONE}
-    text = io.TextIOWrapper(stream, encoding=opts.encoding, errors="surrogateescape", newline="")
-    reader = csv.reader(text, delimiter=delimiter, **quoting)
+    encoding = "utf-8-sig" if codecs.lookup(opts.encoding).name == "utf-8" else opts.encoding
+    text = io.TextIOWrapper(buffered, encoding=encoding, errors="surrogateescape", newline="")
+    lines = _Lines(text, delimiter, opts.quote_char)
+    reader = csv.reader(lines, delimiter=delimiter, **quoting)
+    at.where = lambda: f"line {reader.line_num + 1}"
+    if csv.field_size_limit() < MAX_RECORD + MAX_SHAPE:  # _Lines bounds records; csv's own limit must not cut one
+        csv.field_size_limit(MAX_RECORD + MAX_SHAPE)
     header = list(opts.columns or [])
     if opts.header:
-        names = next(reader, [])
-        header = header or _clean_names(names)
-    width = len(header)
-    schema = pa.schema([(c, pa.string()) for c in header])
+        header = _header(reader, lines, opts.encoding, header)
+    if len(header) > MAX_COLUMNS:
+        raise Unreadable(f"a header of {len(header)} fields, more than {MAX_COLUMNS}")
+    names, forced = input_names(header)
+    renamed.update(forced)
+    width = len(names)
+    schema = pa.schema([(c, pa.string()) for c in names])
     rows: list[list[str | None]] = []
-    record = 0
+    chars = 0
+    bad = _BAD_TEXT.search
     while True:
         start = reader.line_num + 1
+        lines.size = 0
         try:
             row = next(reader)
         except StopIteration:
             break
         except csv.Error as err:
-            yield Quarantined(name, f"line {start}", "malformed_csv_row", str(err), "")
+            yield _too_large(name, start, lines) if lines.big else Quarantined(
+                name, f"line {start}", "malformed_csv_row", str(err), lines.last.rstrip("\r\n"))
             continue
-        record += 1
+        if lines.big:
+            yield _too_large(name, start, lines)
+            continue
+        if not row:
+            continue
         raw = delimiter.join(row)
-        if _SURROGATE.search(raw):
-            yield Quarantined(name, f"line {start}", "invalid_encoding", f"bytes that are not {opts.encoding}",
-                              raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+        if hit := bad(raw):
+            yield (Quarantined(name, f"line {start}", "nul_byte", "a NUL character", raw) if hit[0] == "\x00" else
+                   Quarantined(name, f"line {start}", "invalid_encoding", f"bytes that are not {opts.encoding}", raw))
         elif len(row) > width:
-            yield Quarantined(name, f"line {start}", "malformed_csv_row",
-                              f"expected {width} fields, found {len(row)}", raw)
-        elif row:
-            rows.append(row + [None] * (width - len(row)))
-            if len(rows) >= CSV_BATCH_ROWS:
+            yield Quarantined(name, f"line {start}", "malformed_csv_row", f"expected {width} fields, found {len(row)}",
+                              raw)
+        else:
+            if len(row) < width:
+                row += [None] * (width - len(row))
+            rows.append(row)
+            chars += len(raw)
+            if len(rows) >= CSV_BATCH_ROWS or chars >= BATCH_CHARS:
                 yield _batch(rows, schema)
-                rows = []
+                rows, chars = [], 0
     if rows:
         yield _batch(rows, schema)
 
 
-_SURROGATE = re.compile("[\udc80-\udcff]")
+def _header(reader, lines: _Lines, encoding: str, columns: list[str]) -> list[str]:
+    """The first non-blank record; anything wrong with it makes the file unreadable."""
+    while True:
+        lines.size = 0
+        try:
+            row = next(reader, None)
+        except csv.Error as err:
+            raise Unreadable(f"the header is not valid CSV: {err}") from None
+        if lines.big:
+            raise Unreadable(f"a header of more than {MAX_RECORD} characters")
+        if row is None:
+            return columns
+        if row:
+            break
+    if _BAD_TEXT.search("".join(row)):
+        raise Unreadable(f"the header is not {encoding} text")
+    return columns or row
 
 
-def _clean_names(names: list[str]) -> list[str]:
-    names = [fold_name(n.strip().lstrip("\ufeff")) or f"column_{i + 1}" for i, n in enumerate(names)]
-    return [n if names.index(n) == i else f"{n}_{i + 1}" for i, n in enumerate(names)]
+def _too_large(name: str, start: int, lines: _Lines) -> Quarantined:
+    entry = Quarantined(name, f"line {start}", "record_too_large", f"more than {MAX_RECORD} characters", lines.head)
+    lines.next_record()
+    return entry
 
 
 def _batch(rows: list[list[str | None]], schema: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays([pa.array(col, pa.string()) for col in zip(*rows)], schema=schema)
 
 
-def read_jsonl(stream: BinaryIO, name: str) -> Iterator[Item]:
+# JSONL
+
+# A line is looked at closely (`_problem`) only when it may hold what the warehouse cannot take, which the raw bytes
+# tell at C speed: an integer of 19+ digits or an exponent of 3+ (digits read as 0), a \u0000 or surrogate escape,
+# more brackets than MAX_DEPTH.
+_DIGITS = bytes.maketrans(b"0123456789E-", b"0000000000e+")
+_LONG_NUMBERS = (b"0" * 19, b"e000", b"e+000")
+_ESCAPES = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+_BOM = codecs.BOM_UTF8
+
+
+class _NotJson(ValueError):
+    pass
+
+
+def _constant(name: str) -> float:
+    raise _NotJson(f"{name} is not JSON")
+
+
+_decode = json.JSONDecoder(parse_constant=_constant).decode
+
+
+def _problem(value, depth: int = 1) -> tuple[str, str] | None:
+    """What in a parsed JSON value the warehouse cannot hold, as (reason, detail)."""
+    t = type(value)
+    if t is str:
+        if hit := _UNSAFE.search(value):
+            return ("nul_byte", "a \\u0000 escape") if hit[0] == "\x00" else (
+                "invalid_encoding", "a lone surrogate escape: not Unicode text")
+    elif t is int:
+        if not INT64[0] <= value <= INT64[1]:
+            return "number_out_of_range", "an integer outside int64"
+    elif t is float:
+        if not math.isfinite(value):
+            return "number_out_of_range", "a number beyond float64"
+    elif t is dict or t is list:
+        if depth > MAX_DEPTH:
+            return "too_deeply_nested", f"more than {MAX_DEPTH} levels of objects and arrays"
+        for item in (value if t is list else [*value, *value.values()]):
+            if found := _problem(item, depth + 1):
+                return found
+    return None
+
+
+class _Keys:
+    """Warehouse names of a JSONL file's keys, each fixed the first time the file shows it."""
+
+    def __init__(self, renamed: dict) -> None:
+        self.names: dict[str, str] = {}
+        self.taken: set[str] = set()
+        self.renamed = renamed
+
+    def row(self, value: dict) -> dict | None:
+        """The record with warehouse names; None when its new keys would pass MAX_COLUMNS."""
+        names = self.names
+        try:
+            return {names[k]: v for k, v in value.items()}
+        except KeyError:
+            new = [k for k in value if k not in names]
+            if len(names) + len(new) > MAX_COLUMNS:
+                return None
+            self._add(new)
+            return {names[k]: v for k, v in value.items()}
+
+    def _add(self, keys: list[str]) -> None:
+        named = [(key, *_one_name(key)) for key in keys]
+        for key, base, forced in sorted(named, key=lambda k: k[2]):  # the source's own names first
+            name, n = base, 2
+            while name in self.taken:
+                name, n = f"{base}_{n}", n + 1
+            self.names[key] = name
+            self.taken.add(name)
+            if forced:
+                self.renamed[key] = name
+
+
+def _one_name(key: str) -> tuple[str, bool]:
+    names, forced = input_names([key])
+    return names[0], bool(forced)
+
+
+def _parse(raw: bytes) -> dict | tuple[str, str]:
+    """One JSONL line: its object, or why it cannot be kept as (reason, detail)."""
+    if b"\x00" in raw:
+        return "nul_byte", "a NUL byte"
+    try:
+        value = _decode(raw.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        return "invalid_encoding", f"{err.reason} at byte {err.start}"
+    except RecursionError:
+        return "too_deeply_nested", f"more than {MAX_DEPTH} levels of objects and arrays"
+    except json.JSONDecodeError as err:
+        return "malformed_json", f"{err.msg} at column {err.colno}"
+    except _NotJson as err:
+        return "malformed_json", str(err)
+    except ValueError as err:  # an integer of more digits than int() converts
+        return "number_out_of_range", str(err)
+    if type(value) is not dict:
+        return "not_an_object", f"a JSON {type(value).__name__}"
+    digits = raw.translate(_DIGITS)
+    if (any(n in digits for n in _LONG_NUMBERS) or (b"\\u" in raw and _ESCAPES.search(raw))
+            or raw.count(b"[") + raw.count(b"{") > MAX_DEPTH):
+        return _problem(value) or value
+    return value
+
+
+def read_jsonl(buffered: io.BufferedReader, name: str, renamed: dict, at: _Position) -> Iterator[Item]:
+    keys = _Keys(renamed)
     rows: list[dict] = []
-    for number, raw in enumerate(iter(stream.readline, b""), start=1):
-        if not raw.strip():
+    size = number = 0
+    at.where = lambda: f"line {number + 1}"
+    read = partial(buffered.readline, MAX_RECORD)
+    for raw in iter(read, b""):
+        number += 1
+        if len(raw) >= MAX_RECORD and raw[-1:] != b"\n":
+            rest = raw
+            while rest[-1:] != b"\n" and (rest := read()):
+                pass
+            value = "record_too_large", f"more than {MAX_RECORD} bytes"
+        else:
+            if number == 1 and raw.startswith(_BOM):
+                raw = raw[len(_BOM):]
+            if not raw.strip():
+                continue
+            value = _parse(raw)
+            if type(value) is dict and (value := keys.row(value)) is None:
+                value = "too_many_columns", f"more than {MAX_COLUMNS} distinct keys in the file"
+        if type(value) is tuple:
+            text = raw[:RAW_CHARS * 4].decode("utf-8", "surrogateescape").rstrip("\r\n")
+            yield Quarantined(name, f"line {number}", *value, text)
             continue
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError as err:
-            yield Quarantined(name, f"line {number}", "invalid_encoding", f"{err.reason} at byte {err.start}", repr(raw))
-            continue
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as err:
-            yield Quarantined(name, f"line {number}", "malformed_json", f"{err.msg} at column {err.colno}", line.rstrip())
-            continue
-        if not isinstance(value, dict):
-            yield Quarantined(name, f"line {number}", "not_an_object", f"a JSON {type(value).__name__}", line.rstrip())
-            continue
-        rows.append({fold_name(k): v for k, v in value.items()})
-        if len(rows) >= JSONL_BATCH_ROWS:
+        rows.append(value)
+        size += len(raw)
+        if len(rows) >= JSONL_BATCH_ROWS or size >= BATCH_CHARS:
             yield rows
-            rows = []
+            rows, size = [], 0
     if rows:
         yield rows
 
 
-def read_parquet(stream: BinaryIO, name: str) -> Iterator[Item]:
+# Parquet
+
+def _unsupported(t: pa.DataType, depth: int = 1) -> str | None:
+    """Why the warehouse cannot store a column of this type, or None."""
+    if pa.types.is_duration(t) or pa.types.is_interval(t):
+        return f"type {t}"
+    if pa.types.is_decimal(t) and t.precision > 38:
+        return f"type {t}: DuckDB decimals hold 38 digits"
+    if t.num_fields and depth >= MAX_DEPTH:
+        return f"more than {MAX_DEPTH} levels of nesting"
+    for i in range(t.num_fields):
+        if why := _unsupported(t.field(i).type, depth + 1):
+            return why
+    return None
+
+
+def read_parquet(stream: BinaryIO, name: str, renamed: dict, at: _Position) -> Iterator[Item]:
+    """Parquet needs random access: a compressed file is read into memory first."""
+    if not getattr(stream, "seekable", lambda: False)():
+        stream = io.BytesIO(stream.read())
+    pf = pq.ParquetFile(stream)
+    schema = pf.schema_arrow
+    for field in schema:
+        if why := _unsupported(field.type):
+            raise Unreadable(f"column {field.name!r}: {why}")
+    names, forced = input_names(schema.names)
+    renamed.update(forced)
+    row = 0
+    for group in range(pf.num_row_groups):
+        at.where = partial("row group {}".format, group + 1)
+        for batch in pf.iter_batches(batch_size=PARQUET_BATCH_ROWS, row_groups=[group]):
+            yield from _checked(batch.rename_columns(names), name, row)
+            row += batch.num_rows
+
+
+def _checked(batch: pa.RecordBatch, name: str, first: int) -> Iterator[Item]:
+    """The batch without the rows the warehouse cannot take, which come out as entries ("row N" counts from 1)."""
+    bad: dict[int, tuple[str, str]] = {}
+    for column, col in zip(batch.schema.names, batch.columns):
+        for i, why in _bad_values(col):
+            bad.setdefault(i, (why[0], f"column {column!r}: {why[1]}"))
+    if not bad:
+        yield batch
+        return
+    for i in sorted(bad):
+        yield Quarantined(name, f"row {first + i + 1}", *bad[i], "")
+    keep = [i not in bad for i in range(batch.num_rows)]
+    yield batch.filter(pa.array(keep))
+
+
+def _bad_values(col: pa.Array) -> Iterator[tuple[int, tuple[str, str]]]:
     try:
-        pf = pq.ParquetFile(stream)
-        yield from pf.iter_batches(batch_size=64_000)
-    except (pa.ArrowInvalid, OSError) as err:
-        yield Quarantined(name, "file", "unreadable_parquet", str(err), "")
+        col.validate(full=True)
+    except pa.ArrowInvalid:
+        for i in range(len(col)):
+            try:
+                col.slice(i, 1).validate(full=True)
+            except pa.ArrowInvalid as err:
+                yield i, ("invalid_encoding", str(err))
+        return
+    t = col.type
+    if pa.types.is_uint64(t):
+        over = pc.fill_null(pc.greater(col, pa.scalar(INT64[1], pa.uint64())), False)
+        for i in pc.indices_nonzero(over).to_pylist():
+            yield i, ("number_out_of_range", "an integer above int64")
+    elif pa.types.is_timestamp(t) and t.unit == "ns":
+        micro = pc.cast(pc.cast(col, pa.timestamp("us", t.tz), safe=False), t)
+        for i in pc.indices_nonzero(pc.fill_null(pc.not_equal(micro, col), False)).to_pylist():
+            yield i, ("unsupported_value", "a timestamp with nanoseconds; the warehouse keeps microseconds")

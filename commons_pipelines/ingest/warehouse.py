@@ -11,11 +11,10 @@ import dlt
 import duckdb
 import pyarrow as pa
 
+from ..columns import INGEST_RUN
 from ..spec import SourceSpec
 from ..stats import StageCount
-from .files import QUARANTINE, RECORDS
-
-DATASET = "raw"
+from .state import QUARANTINE, RAW as DATASET, RECORDS
 
 
 def database(warehouse_dir: Path, source_id: str) -> Path:
@@ -38,11 +37,12 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def read_records(db: Path, batch_rows: int = 64_000) -> Iterator[pa.RecordBatch]:
-    """What landed, in file order then row order, without dlt's bookkeeping columns."""
+    """What landed, in file order then row order, without dlt's and the ingest run's bookkeeping columns."""
     with duckdb.connect(str(db), read_only=True) as con:
         if RECORDS not in _tables(con):
             return
-        cols = [r[0] for r in con.execute(f"describe {DATASET}.{RECORDS}").fetchall() if not r[0].startswith("_dlt_")]
+        cols = [r[0] for r in con.execute(f"describe {DATASET}.{RECORDS}").fetchall()
+                if not r[0].startswith("_dlt_") and r[0] != INGEST_RUN]
         select = ", ".join(f'"{c}"' for c in cols)
         reader = con.sql(f"select {select} from {DATASET}.{RECORDS} order by _source_file, rowid") \
                     .to_arrow_reader(batch_rows)

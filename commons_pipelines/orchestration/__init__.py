@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dagster import AssetSelection, Definitions, ScheduleDefinition, define_asset_job
+import re
+
+from dagster import AssetKey, AssetSelection, Definitions, Failure, ScheduleDefinition, asset, define_asset_job
 
 from ..settings import Settings
 from ..spec import SourceSpec
@@ -12,7 +14,21 @@ from .resources import resources
 NIGHTLY_CRON = "0 2 * * *"
 
 
-def build_definitions(specs: dict[str, SourceSpec], settings: Settings) -> Definitions:
+def broken_source(name: str, error: str):
+    """A source whose YAML does not load: an asset that shows the error in the UI and fails the nightly with it,
+    while every other source loads and runs."""
+    group = re.sub(r"[^A-Za-z0-9_]", "_", name) or "broken"
+
+    @asset(key=AssetKey(["catalog", group]), group_name=group, description=f"This source's YAML does not load: {error}",
+           metadata={"error": error})
+    def catalog_entry() -> None:
+        raise Failure(description=error)
+
+    return catalog_entry
+
+
+def build_definitions(specs: dict[str, SourceSpec], settings: Settings, broken: dict[str, str] | None = None
+                      ) -> Definitions:
     assets, checks, jobs, schedules = [], [], [], []
     for spec in specs.values():
         a, c = source_assets(spec, settings)
@@ -24,7 +40,10 @@ def build_definitions(specs: dict[str, SourceSpec], settings: Settings) -> Defin
             jobs.append(job)
             schedules.append(ScheduleDefinition(job=job, cron_schedule=spec.schedule,
                                                 execution_timezone=settings.timezone))
-    nightly_groups = [s.id for s in specs.values() if not s.schedule]
+    failing = [broken_source(name, error) for name, error in sorted((broken or {}).items())]
+    assets += failing
+    nightly_groups = [s.id for s in specs.values() if not s.schedule] + [a.group_names_by_key[k]
+                                                                          for a in failing for k in a.keys]
     nightly = define_asset_job("nightly", selection=AssetSelection.groups(*nightly_groups),
                                description="Refresh every source without a schedule of its own: ingest, curate, "
                                            "check, publish.")

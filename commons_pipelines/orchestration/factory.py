@@ -5,19 +5,23 @@ its counts are reported as asset metadata.
 """
 
 
-from pathlib import Path
+import hashlib
+import json
+from functools import partial
 
 import pyarrow as pa
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
+    AssetChecksDefinition,
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
-    AssetChecksDefinition,
+    DataVersion,
     Failure,
     MaterializeResult,
     MetadataValue,
+    RetryRequested,
     TableColumn,
     TableRecord,
     TableSchema,
@@ -27,18 +31,31 @@ from dagster import (
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
-from ..curate.provenance import ROW_SHA256
-from ..curate.runner import Curated, curate, dedup_columns, load_curated
-from ..ingest.files import files_source
+from ..code import code_version
+from ..columns import ROW_SHA256
+from ..curate.runner import Curated, curate, load_curated
+from ..curate.takedown import load_entries
+from ..ingest.files import Ingest, NoFiles, files_source
+from ..ingest.http import FetchError
+from ..ingest.state import data_version, last_run, renamed_columns
 from ..ingest.warehouse import ingest_count, read_records
-from ..publish import publish
+from ..locks import source_lock
+from ..publish import HubError, publish
 from ..publish.previous import previous_rows
 from ..settings import Settings, pii_key
 from ..spec import SourceSpec
 from ..stats import CurationReport, StageCount
+from ..urls import check_host
 from ..validate.runner import record_verdict, run_suite, unvalidated
 from ..validate.suites import GENERIC, suite, suite_names
 from .resources import Publisher, Warehouse
+
+
+
+def retry(settings: Settings, attempt: int) -> RetryRequested:
+    """Ingest and publish talk to the network: a network failure asks Dagster to run the step again (COMMONS_RETRIES
+    times, COMMONS_RETRY_DELAY seconds later, doubled each time); other failures fail at once."""
+    return RetryRequested(max_retries=settings.retries, seconds_to_wait=settings.retry_delay * 2 ** attempt)
 
 
 def keys(spec: SourceSpec) -> tuple[AssetKey, AssetKey, AssetKey]:
@@ -84,11 +101,16 @@ def curation_metadata(data: Curated) -> dict:
     for p in data.report.pii:
         by_type[p.type] = by_type.get(p.type, 0) + p.count
     languages = data.languages()
+    report = data.report
     return {
-        "pii": pii_table(data.report),
+        "pii": pii_table(report),
         **{f"pii/{t}": n for t, n in sorted(by_type.items())},
-        "pii/ner": data.report.ner,
+        "pii/ner": report.ner,
         **({"languages": language_table(languages)} if languages else {}),
+        **{f"erased/{reason}": n for reason, n in sorted(report.erased.items())},
+        **({"previous": MetadataValue.json(report.previous)} if report.previous else {}),
+        **({"renamed_columns": MetadataValue.json(report.renamed)} if report.renamed else {}),
+        **({"warnings": MetadataValue.json(report.warnings)} if report.warnings else {}),
     }
 
 
@@ -104,35 +126,95 @@ class _Translator(DagsterDltTranslator):
         return super().get_asset_spec(data).replace_attributes(
             key=keys(self.spec)[0], deps=[], group_name=self.spec.id, tags=_tags(self.spec),
             description=f"{self.spec.title}: records as landed by dlt in the DuckDB warehouse "
-                        f"(kind `{self.spec.kind}`); unparseable records go to the `quarantine` table.")
+                        f"(kind `{self.spec.kind}`), exactly those of the files listed now; unparseable records "
+                        "go to the `quarantine` table.")
+
+
+def _dlt_metadata(results) -> dict:
+    keep = ("first_run", "started_at", "finished_at", "dataset_name", "destination_name", "destination_type",
+            "pipeline_name", "jobs", "rows_loaded")
+    return {k: v for r in results for k, v in (r.metadata or {}).items() if k in keep}
 
 
 def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefinition], list[AssetChecksDefinition]]:
     raw_key, curated_key, published_key = keys(spec)
     default = Warehouse(warehouse_dir=str(settings.warehouse_dir), dlt_dir=str(settings.dlt_dir),
                         curated_dir=str(settings.curated_dir))
+    home = settings.home
 
     @dlt_assets(dlt_source=files_source(spec), dlt_pipeline=default.pipeline(spec), name=f"ingest_{spec.id}",
                 dagster_dlt_translator=_Translator(spec), pool=warehouse_pool(spec))
     def raw(context: AssetExecutionContext, dlt: DagsterDltResource, warehouse: Warehouse):
-        if spec.files and not spec.files.is_remote and not Path(spec.files_location()).exists():
-            raise Failure(f"{spec.origin}: field 'files.path': {spec.files_location()} does not exist")
-        # a fresh source each run: a dlt source object that has been extracted once cannot be run again
-        yield from dlt.run(context=context, dlt_source=files_source(spec), dlt_pipeline=warehouse.pipeline(spec))
+        db = warehouse.database(spec.id)
+        with source_lock(home, spec.id, "ingest"):
+            job = Ingest(spec, db, warehouse.downloads(spec.id), partial(check_host, allow_local=settings.allow_local_urls))
+            try:
+                plan = job.make_plan()
+            except FetchError as err:
+                if context.retry_number < settings.retries:
+                    context.log.warning(str(err))
+                    raise retry(settings, context.retry_number) from None
+                raise Failure(str(err)) from None
+            except (NoFiles, FileNotFoundError) as err:
+                raise Failure(str(err)) from None
+            loaded = []
+            if plan.read:
+                loaded = list(dlt.run(context=context, dlt_source=job.source(), dlt_pipeline=warehouse.pipeline(spec)))
+            job.commit()
+            count, version = ingest_count(db), data_version(db)
+        yield MaterializeResult(asset_key=raw_key, data_version=DataVersion(version or "empty"), metadata={
+            **_dlt_metadata(loaded),
+            "files/listed": len(plan.listed), "files/read": len(plan.read), "files/unchanged_bytes": len(plan.checked),
+            "files/removed": len(plan.vanished),
+            "dagster/row_count": count.rows_out,
+            **{f"quarantined/{reason}": n for reason, n in sorted(count.removed.items())},
+        })
+
+    @asset_check(asset=raw_key, name="listing", blocking=True,
+                 description="The source's listing found files: an empty listing of a source that had files (a "
+                             "moved folder, a wrong glob) keeps the warehouse as it was and blocks publishing.")
+    def listing(warehouse: Warehouse) -> AssetCheckResult:
+        with source_lock(home, spec.id, "listing check"):
+            run = last_run(warehouse.database(spec.id)) or {}
+        empty = run.get("listed", 0) == 0
+        where = spec.files_location() if spec.files else ""
+        return AssetCheckResult(passed=not empty, severity=AssetCheckSeverity.ERROR, metadata={
+            "files_listed": run.get("listed", 0),
+            **({"problem": f"{spec.origin}: field 'files.glob': {spec.files.glob!r} matched no file in {where}; "
+                           "the previous data stays and nothing is published"} if empty else {})})
 
     @asset(key=curated_key, deps=[raw_key], group_name=spec.id, kinds={"parquet"}, tags=_tags(spec),
            pool=warehouse_pool(spec),
            description=f"{spec.title}: curated rows: normalised text, quality filters, personal data treated, "
-                       "language identified, provenance, exact and near duplicates removed.")
+                       "language identified, provenance, takedowns applied, exact and near duplicates removed.")
     def curated(context: AssetExecutionContext, warehouse: Warehouse, publisher: Publisher) -> MaterializeResult:
         db = warehouse.database(spec.id)
-        published = previous_rows(publisher.make_target(), spec, [*dedup_columns(spec), ROW_SHA256])
-        result = curate(spec, read_records(db), warehouse.curated(spec.id), ingest=ingest_count(db),
-                        published=published, pii_key=pii_key(), workers=warehouse.workers)
+        extra = CurationReport()
+        target = publisher.make_target()
+        try:
+            history = target.history(spec)
+            published = list(previous_rows(target, spec, [ROW_SHA256]))
+            if history:
+                extra.previous = {"version": history[-1].name}
+        except HubError as err:
+            published = None
+            extra.warnings.append(f"the published version could not be read ({err}); dedup kept the first copy in "
+                                  "source order instead of the published one, and the changelog has no comparison")
+            context.log.warning(f"{spec.id}: {extra.warnings[-1]}")
+        key, entries = pii_key(), load_entries(warehouse.takedown_dir, spec.id)
+        with source_lock(home, spec.id, "curate"):  # every use of the warehouse file holds the lock
+            extra.renamed = renamed_columns(db)
+            inputs = curation_inputs(spec, db, entries, key, published is not None)
+            result = curate(spec, read_records(db), warehouse.curated(spec.id), ingest=ingest_count(db),
+                            published=published or (), pii_key=key, workers=warehouse.workers, takedown=entries,
+                            report_extra=extra, inputs=inputs)
+        if result.reused:
+            context.log.info(f"{spec.id}: nothing changed since curation {result.id}: reused")
         removed = {f"removed/{s.stage}/{reason}": n for s in result.stages for reason, n in s.removed.items()}
         return MaterializeResult(metadata={
             "dagster/row_count": result.rows,
             "curation": result.id,
+            "reused": result.reused,
             "path": MetadataValue.path(str(result.folder)),
             "stages": stage_table(result.stages),
             "dagster/column_schema": arrow_schema(result.schema).value,
@@ -140,19 +222,28 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
             **curation_metadata(result),
         })
 
-    checks = [_suite_check(spec, name, curated_key) for name in suite_names(spec)]
+    checks = [_suite_check(spec, name, curated_key, home) for name in suite_names(spec)]
 
     @asset(key=published_key, deps=[curated_key], group_name=spec.id, kinds={"parquet", "huggingface"},
-           tags=_tags(spec), description=f"{spec.title}: versioned Parquet shards with a dataset card, "
-                                         f"published to {spec.publish.repo_id} (Hub) or the local folder.")
+           tags=_tags(spec), pool=warehouse_pool(spec),
+           description=f"{spec.title}: versioned Parquet shards with a dataset card, "
+                       f"published to {spec.publish.repo_id} (Hub) or the local folder.")
     def published(context: AssetExecutionContext, warehouse: Warehouse, publisher: Publisher) -> MaterializeResult:
-        data = load_curated(warehouse.curated(spec.id))
-        problems = unvalidated(data, suite_names(spec))
-        if problems:
-            raise Failure(description=f"{spec.id}: not published, the current version stays live: "
-                                      + "; ".join(problems))
-        result = publish(spec, data.files, data.stages, publisher.make_target(), report=data.report,
-                         max_shard_bytes=publisher.max_shard_bytes, work_dir=publisher.work_dir())
+        with source_lock(home, spec.id, "publish"):
+            data = load_curated(warehouse.curated(spec.id))
+            problems = unvalidated(data, suite_names(spec))
+            if problems:
+                raise Failure(description=f"{spec.id}: not published, the current version stays live: "
+                                          + "; ".join(problems))
+            try:
+                result = publish(spec, data.files, data.stages, publisher.make_target(), report=data.report,
+                                 max_shard_bytes=publisher.max_shard_bytes)
+            except HubError as err:
+                message = f"{spec.id}: not published, the current version stays live: {err}"
+                if context.retry_number < settings.retries:
+                    context.log.warning(message)
+                    raise retry(settings, context.retry_number) from None
+                raise Failure(description=message) from None
         context.log.info(f"{spec.id}: " + (f"published {result.version}" if result.changed
                                             else f"unchanged, {result.version} stays current"))
         return MaterializeResult(metadata={
@@ -166,10 +257,21 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
             **curation_metadata(data),
         })
 
-    return [raw, curated, published], checks
+    return [raw, curated, published], [listing, *checks]
 
 
-def _suite_check(spec: SourceSpec, name: str, curated_key: AssetKey) -> AssetChecksDefinition:
+def curation_inputs(spec: SourceSpec, db, entries, key: bytes | None, published: bool) -> dict:
+    """Everything a curation depends on; the same inputs give the same curation, which is then reused."""
+    def digest(data: bytes) -> str:
+        return hashlib.sha256(data).hexdigest()[:16]
+
+    return {"raw": data_version(db), "spec": digest(spec.model_dump_json(exclude={"origin"}).encode()),
+            "takedown": digest(json.dumps([vars(e) for e in entries], sort_keys=True).encode()),
+            "code": code_version("curate"), "key": digest(b"commons-pii-key\0" + key) if key else "",
+            "published": "read" if published else "unavailable"}
+
+
+def _suite_check(spec: SourceSpec, name: str, curated_key: AssetKey, home) -> AssetChecksDefinition:
     what = ("rows > 0, provenance and key columns not null, row hash unique, licence open, no residual personal data"
             if name == GENERIC
             else "the expectations declared in the source YAML")
@@ -177,9 +279,10 @@ def _suite_check(spec: SourceSpec, name: str, curated_key: AssetKey) -> AssetChe
     @asset_check(asset=curated_key, name=f"{name}_suite", blocking=True,
                  description=f"Great Expectations, {name} suite: {what}. Blocks publishing when it fails.")
     def check(warehouse: Warehouse) -> AssetCheckResult:
-        data = load_curated(warehouse.curated(spec.id))
-        result = run_suite(data, name, suite(spec, name, data.schema))
-        record_verdict(data, result)
+        with source_lock(home, spec.id, f"check {name}"):
+            data = load_curated(warehouse.curated(spec.id))
+            result = run_suite(data, name, suite(spec, name, data.schema))
+            record_verdict(data, result)
         return AssetCheckResult(
             passed=result.success,
             severity=AssetCheckSeverity.ERROR,

@@ -23,6 +23,7 @@ class Warehouse(ConfigurableResource):
     warehouse_dir: str
     dlt_dir: str
     curated_dir: str
+    takedown_dir: str = ".commons/takedown"
     workers: int = 1  # processes for the curation steps before dedup
 
     def database(self, source_id: str) -> Path:
@@ -33,6 +34,10 @@ class Warehouse(ConfigurableResource):
 
     def curated(self, source_id: str) -> Path:
         return Path(self.curated_dir) / source_id
+
+    def downloads(self, source_id: str) -> Path:
+        """Where ingest downloads a remote source's files before reading them (emptied after each ingest)."""
+        return Path(self.dlt_dir) / "downloads" / source_id
 
 
 class Publisher(ConfigurableResource):
@@ -49,13 +54,6 @@ class Publisher(ConfigurableResource):
             return HubTarget(endpoint=self.hf_endpoint, namespace=self.hub_namespace)
         return LocalTarget(Path(self.publish_dir))
 
-    def work_dir(self) -> Path | None:
-        """Staging next to the local target, so that its version folders hard-link the shards, not copy them."""
-        if self.target == "hub":
-            return None
-        Path(self.publish_dir).mkdir(parents=True, exist_ok=True)
-        return Path(self.publish_dir)
-
 
 def resources(settings: Settings) -> dict:
     from dagster_dlt import DagsterDltResource
@@ -63,7 +61,8 @@ def resources(settings: Settings) -> dict:
     return {
         "dlt": DagsterDltResource(),
         "warehouse": Warehouse(warehouse_dir=str(settings.warehouse_dir), dlt_dir=str(settings.dlt_dir),
-                               curated_dir=str(settings.curated_dir), workers=settings.workers),
+                               curated_dir=str(settings.curated_dir), takedown_dir=str(settings.takedown_dir),
+                               workers=settings.workers),
         "publisher": Publisher(target=settings.target, publish_dir=str(settings.publish_dir),
                                hf_endpoint=settings.hf_endpoint, hub_namespace=settings.hub_namespace,
                                max_shard_bytes=settings.max_shard_bytes),

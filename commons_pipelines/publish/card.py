@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import langcodes
 import pyarrow as pa
@@ -18,28 +17,17 @@ from huggingface_hub import DatasetCard, DatasetCardData
 from ..licences import OPEN_LICENCES
 from ..spec import SourceSpec
 from ..stats import CurationReport, StageCount
+from ..urls import public_url
 from .shards import ALL_CONFIG, DATA_DIR, DATA_FILES, SPLIT, ShardSet, lang_dir
 from .targets import Version
 
 SIZE_BUCKETS = [(10**3, "n<1K"), (10**4, "1K<n<10K"), (10**5, "10K<n<100K"), (10**6, "100K<n<1M"),
                 (10**7, "1M<n<10M"), (10**8, "10M<n<100M"), (10**9, "100M<n<1B"), (10**10, "1B<n<10B"),
                 (10**11, "10B<n<100B"), (10**12, "100B<n<1T")]
-SECRET_KEY = re.compile(r"token|key|secret|passw|signature|sig$|auth|credential|^x-amz-", re.IGNORECASE)
 
 
 def size_category(rows: int) -> str:
     return next((label for bound, label in SIZE_BUCKETS if rows < bound), "n>1T")
-
-
-def public_url(url: str) -> str:
-    """A URL fit for publishing: no user:password@, and values of secret-looking query parameters redacted."""
-    parts = urlsplit(url)
-    if not parts.scheme:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    query = urlencode([(k, "REDACTED" if SECRET_KEY.search(k) else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)])
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
 def source_location(spec: SourceSpec) -> str:
@@ -197,9 +185,12 @@ def render_card(spec: SourceSpec, shards: ShardSet, stages: Sequence[StageCount]
         _table(["Column", "Arrow type"], [[f"`{f.name}`", f"`{f.type}`"] for f in shards.schema]),
         "## Versions",
         "Each version is a tag (`v1`, `v2`, …) on the Hub, or a folder under `versions/` locally; a new version is "
-        "published only when the data changed.",
-        _table(["Version", "Date", "Rows", "Content sha256"],
-               [[v.name, v.date[:10], f"{v.rows:,}", f"`{v.content_sha256[:12]}`"] for v in reversed(history)]),
+        "published only when the data changed: its identity is the sha256 of the schema and of every row's "
+        "`_row_sha256` in order, so new files with the same rows publish nothing. Rows erased on request are "
+        "counted here with the reason given, never shown.",
+        _table(["Version", "Date", "Rows", "Identity", "Changes"],
+               [[v.name, v.date[:10], f"{v.rows:,}", f"`{v.content_sha256[:12]}`", v.changelog or "–"]
+                for v in reversed(history)]),
     ]
     content = f"---\n{card_data(spec, shards).to_yaml()}\n---\n\n" + "\n\n".join(body) + "\n"
     DatasetCard(content)  # fails loudly if the metadata block would not parse on the Hub

@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from ..licences import OPEN_LICENCES
 from ..spec import SourceSpec
-from .card import public_url
+from ..urls import public_url
 from .shards import DATA_DIR, ShardSet
 from .targets import Version
 

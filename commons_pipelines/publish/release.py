@@ -2,17 +2,17 @@
 
 Version scheme: versions are numbered v1, v2, ... in publishing order. On the Hub each version is one commit on
 `main` tagged `vN`; locally each version is a complete folder `versions/vN/` and `current` points at the newest.
-A version's identity is its content sha256: the sha256 over its shard files' sha256s in name order. It covers the
-data only, so a card-only difference (dates, stage counts) never makes a new version, and identical data never
-does either. Shards are written deterministically, so identical curated input gives identical shards (with the
-same pyarrow: a new writer version may change the bytes, and then a new version is published).
+A version's identity (`identity`, recorded as its content_sha256) is the sha256 of its schema and its rows'
+`_row_sha256` in published order: the data only, so a card-only difference (dates, stage counts), new Parquet bytes
+for the same rows (another pyarrow) or a new `_retrieved_at` never make a new version, and identical data never does.
 
 A multilingual source (see `per_language`) is published one folder and one Hub config per language; the content
-sha256 is then over the shards in path order, data/<lang>/... The curation report goes on the card only.
+identity then reads the shards in path order, data/<lang>/... The curation report goes on the card only.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tempfile
 from collections import Counter
@@ -22,14 +22,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
+from ..columns import ROW_SHA256, row_sha256
+from ..faults import failpoint
 from ..spec import SourceSpec
 from ..stats import CurationReport, StageCount
 from .card import render_card
 from .croissant import croissant
 from .shards import (BATCH_ROWS, LANG_COLUMN, MAX_SHARD_BYTES, ROW_GROUP_BYTES, Shard, ShardSet, count_languages,
                      read_batches, write_language_shards, write_shards)
-from .targets import Target, Version
+from .targets import PublishConflict, Target, Version
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,36 @@ def per_language(spec: SourceSpec, schema: pa.Schema) -> bool:
     return configs if configs is not None else len(spec.languages) > 1
 
 
+def identity(folder: Path, shards: ShardSet) -> str:
+    """A version's identity: sha256 over the schema (names and types) and every row's `_row_sha256`, in the order
+    the shards (in path order) hold them. File bytes, the card and `_retrieved_at` do not count, so re-reading a
+    source, a new Parquet writer or a new date publishes nothing; a changed value, row, order or column does."""
+    digest = hashlib.sha256()
+    for f in shards.schema:
+        digest.update(f"{f.name}\x1f{f.type}\n".encode())
+    digest.update(b"\x1e")
+    for shard in sorted(shards.shards, key=lambda s: s.path):
+        with pq.ParquetFile(folder / shard.path) as parquet:
+            hashed = ROW_SHA256 in parquet.schema_arrow.names
+            for batch in parquet.iter_batches(columns=[ROW_SHA256] if hashed else None):
+                values = batch.column(0) if hashed else row_sha256(batch)
+                digest.update("\n".join(values.to_pylist()).encode() + b"\n")
+    return digest.hexdigest()
+
+
+def changelog(rows: int, report: CurationReport | None) -> str:
+    """One line of the card's changelog: rows, added and removed since the previous version, rows erased and why."""
+    parts = [f"{rows:,} rows"]
+    previous = (report.previous if report else None) or {}
+    if "added" in previous:
+        parts.append(f"{previous['added']:,} added, {previous['removed']:,} removed")
+    if report and report.erased:
+        total = sum(report.erased.values())
+        reasons = "; ".join(f"{why} ({n:,})" for why, n in sorted(report.erased.items()))
+        parts.append(f"{total:,} erased on request: {reasons}")
+    return ". ".join(parts).replace("\n", " ")
+
+
 def publish(
     spec: SourceSpec,
     curated_files: Sequence[Path | str],
@@ -67,17 +100,20 @@ def publish(
     max_shard_bytes: int = MAX_SHARD_BYTES,
     row_group_bytes: int = ROW_GROUP_BYTES,
     batch_rows: int = BATCH_ROWS,
-    work_dir: Path | str | None = None,
+    attempts: int = 3,
 ) -> PublishResult:
     """Shard, compare with the target's latest version, and commit a new version only if the data changed.
 
-    `work_dir` holds the staging folder (and, for a multilingual source, a temporary copy of the data split by
-    language); on the local target's filesystem the version's files are hard links, not copies.
-    `report` (what curation found: personal data, the NER backend) goes on the card and never changes the version.
+    The target first repairs what a crashed publish left (`Target.repair`). Staging happens where the target says
+    (the local target: next to its versions, so a version is renamed into place, never copied); a multilingual
+    source also spills its rows by language there. A conflict (someone published in between) re-reads the history
+    and tries again, at most `attempts` times. `report` (what curation found: personal data, the NER backend,
+    rows erased) goes on the card and never changes the version.
     """
-    history = target.history(spec)
     sizes = dict(max_shard_bytes=max_shard_bytes, row_group_bytes=row_group_bytes)
-    with tempfile.TemporaryDirectory(prefix=f"publish-{spec.id}-", dir=work_dir) as tmp:
+    target.repair(spec)
+    where = target.staging(spec) if hasattr(target, "staging") else None
+    with tempfile.TemporaryDirectory(prefix=f".publish-{spec.id}-", dir=where) as tmp:
         staged = Path(tmp) / "dataset"
         schema, batches = read_batches(curated_files, batch_rows)
         if per_language(spec, schema):
@@ -88,14 +124,27 @@ def publish(
                 batches = count_languages(batches, counts)
             shards = write_shards(batches, schema, staged, **sizes)
             shards = replace(shards, lang_rows=tuple(sorted(counts.items())))
-        latest = history[-1] if history else None
-        if latest is not None and latest.content_sha256 == shards.content_sha256:
-            return PublishResult.of(False, latest, shards, target.url(spec))
-
-        version = Version(Version.named(latest.number + 1 if latest else 1), shards.content_sha256, shards.rows,
-                          datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
-        (staged / "README.md").write_text(render_card(spec, shards, stages, [*history, version], report), encoding="utf-8")
-        document = croissant(spec, shards, version, target.url(spec))
-        (staged / "croissant.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        message = f"Publish {spec.id} {version.name}: {shards.rows} rows in {len(shards.shards)} shard(s)"
-        return PublishResult.of(True, target.commit(spec, staged, version, message), shards, target.url(spec))
+        content = identity(staged, shards)
+        for attempt in range(1, attempts + 1):
+            history = target.history(spec)
+            latest = history[-1] if history else None
+            if latest is not None and latest.content_sha256 == content:
+                return PublishResult.of(False, latest, shards, target.url(spec))
+            version = Version(Version.named(latest.number + 1 if latest else 1), content, shards.rows,
+                              datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                              changelog=changelog(shards.rows, report))
+            (staged / "README.md").write_text(render_card(spec, shards, stages, [*history, version], report),
+                                              encoding="utf-8")
+            document = croissant(spec, shards, version, target.url(spec))
+            (staged / "croissant.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n",
+                                                   encoding="utf-8")
+            message = f"Publish {spec.id} {version.name}: {shards.rows} rows in {len(shards.shards)} shard(s)"
+            failpoint("publish.staged")
+            try:
+                committed = target.commit(spec, staged, version, message)
+            except PublishConflict:
+                if attempt == attempts:
+                    raise
+                continue
+            failpoint("publish.done")
+            return PublishResult.of(True, committed, shards, target.url(spec))

@@ -1,4 +1,9 @@
-"""Run a GX suite over curated data shard by shard (pandas frames from Arrow), and keep the verdict.
+"""Run a GX suite over curated data, and keep the verdict.
+
+Expectations about the whole dataset (row counts, uniqueness, aggregates, distinct values, columns) are judged by
+DuckDB over all the Parquet parts at once (whole.py). Row-level ones run in GX shard by shard (pandas frames from
+Arrow, only the columns they name), and their counts are summed over the shards before `mostly` is applied. An
+expectation that neither can judge fails the suite; none is ever judged on one shard alone.
 
 The verdict is written next to the curated data, keyed by the curation's id, so that publishing can refuse
 data that was not validated, whoever asks for it (a run, a backfill, or a hand-picked materialisation).
@@ -7,23 +12,26 @@ data that was not validated, whoever asks for it (a run, a backfill, or a hand-p
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..curate.provenance import ROW_SHA256
 from ..curate.runner import Curated
-from .suites import gx_context
+from ..faults import failpoint
+from .suites import gx_context, gx_module
+from .whole import ROWS, WHOLE, Table, Verdict, judge, kind, map_verdict, redact, unsupported
 
 if TYPE_CHECKING:
     import great_expectations as gx
 
 SHARD_ROWS = 250_000
+_QUIET = {"result_format": "BASIC", "partial_unexpected_count": 0}  # counts, no sample of unexpected values
+_INDEX = "commons_index"
 
 
 @dataclass
@@ -42,16 +50,29 @@ class SuiteResult:
         return Counter(f["expectation"] for f in self.failures)
 
 
-def _shards(curated: Curated, rows: int):
-    """Shards of curated rows as pandas frames; one empty frame when there are no rows, so row counts are checked."""
+def _columns(expectations: list, schema: pa.Schema | None) -> list[str] | None:
+    """The columns the row-level expectations name (None: all of them, for a row_condition that may name others)."""
+    names: set[str] = set()
+    for e in expectations:
+        if getattr(e, "row_condition", None):
+            return None
+        kwargs = e.configuration.kwargs
+        names.update(kwargs[k] for k in ("column", "column_A", "column_B") if isinstance(kwargs.get(k), str))
+        names.update(kwargs.get("column_list") or [])
+    present = schema.names if schema is not None else []
+    return [n for n in present if n in names]
+
+
+def _shards(curated: Curated, rows: int, columns: list[str] | None):
+    """Shards of curated rows as pandas frames; one empty frame when there are no rows, so columns are checked."""
     empty = True
     for path in curated.files:
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=rows):
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=rows, columns=columns):
             empty = False
             yield batch.to_pandas()
     if empty:
         schema = curated.schema or pa.schema([])
-        yield schema.empty_table().to_pandas()
+        yield (schema if columns is None else pa.schema([schema.field(c) for c in columns])).empty_table().to_pandas()
 
 
 def _batch_definition(name: str):
@@ -61,46 +82,99 @@ def _batch_definition(name: str):
     return source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("shard")
 
 
-def _describe(exp_result, shard: int) -> dict:
-    config = exp_result.expectation_config
-    result = exp_result.result or {}
-    kwargs = {k: v for k, v in config.kwargs.items() if k not in ("batch_id", "value_set")}
-    failure = {"expectation": config.type, "kwargs": kwargs, "shard": shard,
-               "unexpected_count": result.get("unexpected_count"), "observed_value": result.get("observed_value")}
-    if exp_result.exception_info and exp_result.exception_info.get("raised_exception"):
-        failure["exception"] = exp_result.exception_info.get("exception_message")
+def _exception(exp_result) -> str | None:
+    """GX's exception message for a result, flat or keyed by metric."""
+    info = exp_result.exception_info or {}
+    found = [info, *(v for v in info.values() if isinstance(v, dict))]
+    for entry in found:
+        if entry.get("raised_exception"):
+            return redact(entry.get("exception_message") or "exception")
+    return None
+
+
+class _Sum:
+    """One row-level expectation's results, summed over the shards."""
+
+    def __init__(self) -> None:
+        self.total = self.missing = self.unexpected = 0
+        self.counted, self.failed, self.shards, self.exception = True, False, [], None
+
+    def add(self, shard: int, exp_result) -> None:
+        result = exp_result.result or {}
+        self.exception = self.exception or _exception(exp_result)
+        if "element_count" in result and result.get("unexpected_count") is not None:
+            self.total += result["element_count"]
+            self.missing += result.get("missing_count") or 0
+            self.unexpected += result["unexpected_count"]
+        else:  # e.g. expect_column_values_to_be_of_type on pandas: a verdict on the dtype, no counts
+            self.counted = False
+        self.failed |= not exp_result.success
+        if not exp_result.success or result.get("unexpected_count"):
+            self.shards.append(shard)
+
+    def verdict(self, mostly: float) -> Verdict:
+        if self.exception:
+            return Verdict(False, exception=self.exception)
+        if not self.counted:
+            return Verdict(not self.failed)
+        return map_verdict(self.total, self.total - self.missing, self.unexpected, mostly)
+
+
+def _by_shards(curated: Curated, name: str, expectations: list, shard_rows: int) -> tuple[list[_Sum], int]:
+    copies = []
+    for i, e in enumerate(expectations):
+        copy = e.configuration.to_domain_obj()
+        copy.meta = {**(copy.meta or {}), _INDEX: i}
+        copies.append(copy)
+    suite = gx_module().ExpectationSuite(name=f"{name}.rows", expectations=copies)
+    definition = _batch_definition(f"{curated.folder.name}.{name}")
+    sums, shards = [_Sum() for _ in expectations], 0
+    for shard, frame in enumerate(_shards(curated, shard_rows, _columns(expectations, curated.schema))):
+        result = definition.get_batch(batch_parameters={"dataframe": frame}).validate(suite, result_format=_QUIET)
+        for exp_result in result.results:
+            sums[exp_result.expectation_config.meta[_INDEX]].add(shard, exp_result)
+        shards += 1
+    return sums, shards
+
+
+def _describe(e, verdict: Verdict, shards: list[int] | None) -> dict:
+    kwargs = {k: v for k, v in e.configuration.kwargs.items() if k not in ("batch_id", "value_set")}
+    failure = {"expectation": e.expectation_type, "kwargs": kwargs, "shard": "all",
+               "unexpected_count": verdict.unexpected_count, "observed_value": verdict.observed_value}
+    if verdict.missing_count is not None:
+        failure["missing_count"] = verdict.missing_count
+    if shards:
+        failure["shards"] = shards
+    if verdict.exception:
+        failure["exception"] = verdict.exception
     return failure
 
 
-def _cross_shard_duplicates(curated: Curated) -> int:
-    """GX sees one shard at a time; duplicates between shards are counted by DuckDB over all curated files."""
-    files = [str(f) for f in curated.files]
-    if not files:
-        return 0
-    with duckdb.connect() as con:
-        return con.execute(f"select count(*) - count(distinct {ROW_SHA256}) from read_parquet(?)", [files]).fetchone()[0]
-
-
 def run_suite(curated: Curated, name: str, suite: gx.ExpectationSuite, shard_rows: int = SHARD_ROWS) -> SuiteResult:
-    definition = _batch_definition(f"{curated.folder.name}.{name}")
+    expectations = list(suite.expectations)
+    kinds = [kind(e) for e in expectations]
     out = SuiteResult(suite=name, curation=curated.id, success=True)
-    for shard, frame in enumerate(_shards(curated, shard_rows)):
-        result = definition.get_batch(batch_parameters={"dataframe": frame}).validate(suite)
-        out.shards += 1
-        out.rows += len(frame)
-        out.evaluated += result.statistics["evaluated_expectations"]
-        out.successful += result.statistics["successful_expectations"]
-        for exp_result in result.results:
-            if not exp_result.success:
-                out.success = False
-                out.failures.append(_describe(exp_result, shard))
-    if out.shards > 1 and any(e.expectation_type == "expect_column_values_to_be_unique" and e.column == ROW_SHA256
-                              for e in suite.expectations):
-        duplicates = _cross_shard_duplicates(curated)
-        if duplicates:
+    verdicts: dict[int, Verdict] = {}
+    with Table(curated.files, curated.schema) as table:
+        out.rows = table.rows
+        for i, e in enumerate(expectations):
+            if kinds[i] == WHOLE:
+                verdicts[i] = judge(e, table)
+    rows = [i for i, k in enumerate(kinds) if k == ROWS]
+    shards_of: dict[int, list[int]] = {}
+    if rows:
+        sums, out.shards = _by_shards(curated, name, [expectations[i] for i in rows], shard_rows)
+        for i, total in zip(rows, sums):
+            verdicts[i] = total.verdict(getattr(expectations[i], "mostly", 1))
+            shards_of[i] = total.shards
+    for i, e in enumerate(expectations):
+        verdict = verdicts.get(i) or Verdict(False, exception=f"not evaluated: {unsupported(e)}")
+        out.evaluated += 1
+        if verdict.success:
+            out.successful += 1
+        else:
             out.success = False
-            out.failures.append({"expectation": "expect_column_values_to_be_unique", "kwargs": {"column": ROW_SHA256},
-                                 "shard": "all", "unexpected_count": duplicates, "observed_value": None})
+            out.failures.append(_describe(e, verdict, shards_of.get(i)))
     return out
 
 
@@ -109,9 +183,16 @@ def verdict_path(curated: Curated, name: str) -> Path:
 
 
 def record_verdict(curated: Curated, result: SuiteResult) -> None:
+    """Write the verdict atomically: a reader sees the previous verdict or this one, never a part of it."""
+    failpoint("validate.suite")
     path = verdict_path(curated, result.suite)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(asdict(result), indent=1, default=str))
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("w") as f:
+        f.write(json.dumps(asdict(result), indent=1, default=str))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
 
 
 def unvalidated(curated: Curated, names: list[str]) -> list[str]:

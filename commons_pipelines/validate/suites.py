@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from ..naming import column_name
-from ..curate.provenance import LICENCE, PROVENANCE_COLUMNS, ROW_SHA256
+from ..columns import LICENCE, PROVENANCE, ROW_SHA256
 from ..licences import OPEN_LICENCES
+from ..naming import column_name
 from ..spec import SourceSpec, SpecError
+from .whole import unsupported
 
 RESIDUAL_PII = ("EMAIL", "PHONE", "IBAN", "CARD")
 """Types no published string column may still hold, unless the source declares the column (or the type) `keep`."""
@@ -50,7 +51,7 @@ _context = None
 
 def required_columns(spec: SourceSpec) -> list[str]:
     names = [column_name(c) for c in (*spec.primary_key, *spec.text_columns)]
-    return list(dict.fromkeys([*PROVENANCE_COLUMNS, *names]))
+    return list(dict.fromkeys([*PROVENANCE, *names]))
 
 
 def residual_pii_targets(spec: SourceSpec, schema: pa.Schema | None) -> tuple[list[str], list[str]]:
@@ -94,7 +95,8 @@ def _expectation_class(name: str):
 
 
 def declared_suite(spec: SourceSpec) -> gx.ExpectationSuite | None:
-    """The expectations written in the source YAML; an unknown name or bad argument names the file and field."""
+    """The expectations written in the source YAML; an unknown name, a bad argument or an expectation that cannot be
+    judged over the whole dataset (validate/whole.py) names the file and field."""
     if not spec.expectations:
         return None
     gx = gx_module()
@@ -113,10 +115,14 @@ def declared_suite(spec: SourceSpec) -> gx.ExpectationSuite | None:
             if isinstance(kwargs.get(arg), list):
                 kwargs[arg] = [column_name(c) for c in kwargs[arg]]
         try:
-            suite.add_expectation(cls(**kwargs))
+            expectation = cls(**kwargs)
         except Exception as err:  # GX raises pydantic and its own errors for bad arguments
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise SpecError(f"{spec.origin}: field '{field}': invalid arguments {exp.kwargs}: {first}") from None
+        why = unsupported(expectation)
+        if why:
+            raise SpecError(f"{spec.origin}: field '{field}': {why}")
+        suite.add_expectation(expectation)
     return suite
 
 

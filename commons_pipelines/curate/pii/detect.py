@@ -6,7 +6,8 @@ pre-filter reach its finder, so clean text costs one RE2 pass per detector. The 
 what the finders accept: filtering never changes the result, it only skips rows that cannot match.
 
 Overlaps between types are settled by PRIORITY (URL credentials, then e-mail, IBAN, national ID, card,
-IP, phone): a card number is not also reported as a phone number.
+IP, phone): a card number is not also reported as a phone number. The finding kept takes the characters of those it
+overlaps, so that no part of them is left once it is replaced.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from itertools import pairwise
 
 import numpy as np
 import phonenumbers
@@ -79,10 +81,11 @@ def _email(text: str, regions: Sequence[str]) -> Found:
     # from each '@' outwards: a regex that starts with the local part would try every position of the text
     out: Found = []
     at = text.find("@")
+    passwords = [m.end(2) for m in _URL_CRED.finditer(text)] if "://" in text else []  # "://user:password@host"
     while at != -1:
         local = _LOCAL.search(text, max(0, at - 64), at)
         domain = _DOMAIN.match(text, at + 1)
-        if local and domain and ".." not in text[local.start():domain.end()]:
+        if local and domain and ".." not in text[local.start():domain.end()] and at not in passwords:
             out.append((local.start(), domain.end(), text[local.start():domain.end()].lower()))
         at = text.find("@", (domain.end() if domain else at + 1))
     return out
@@ -349,12 +352,28 @@ def _strings(values: pa.Array | pa.ChunkedArray) -> pa.Array:
 
 
 def resolve(found: Iterable[Match]) -> list[Match]:
-    """Keep the higher-priority finding where two overlap; sorted by row and start."""
+    """One finding where several overlap: the one of highest priority, extended over the characters of the others,
+    so that editing it leaves no part of them behind (the end of a phone number cut by a national ID). Sorted by
+    row and start."""
     kept: dict[int, list[Match]] = {}
     for m in sorted(found, key=lambda m: (m.row, PRIORITY.index(m.type), m.start, -m.end)):
         row = kept.setdefault(m.row, [])
-        if not any(k.start < m.end and m.start < k.end for k in row):
+        hit = sorted((i for i, k in enumerate(row) if k.start < m.end and m.start < k.end), key=lambda i: row[i].start)
+        if not hit:
             row.append(m)
+            continue
+        # the kept findings never overlap: each stretch of m between or beside them joins a neighbour (in a gap
+        # between two, the one kept first, which has the higher priority)
+        spans = {i: [row[i].start, row[i].end] for i in hit}
+        spans[hit[0]][0] = min(row[hit[0]].start, m.start)
+        spans[hit[-1]][1] = max(row[hit[-1]].end, m.end)
+        for a, b in pairwise(hit):
+            if a < b:
+                spans[a][1] = row[b].start
+            else:
+                spans[b][0] = row[a].end
+        for i, (start, end) in spans.items():
+            row[i] = replace(row[i], start=start, end=end)
     return sorted((m for row in kept.values() for m in row), key=lambda m: (m.row, m.start))
 
 
@@ -363,9 +382,17 @@ TOKEN = re.compile(r"\[[A-Z_]+(?::[0-9a-f]{12})?\]")
 check on published data does not flag them."""
 
 
-def _outside_tokens(text: str, hits: Found) -> Found:
+def outside_tokens(text: str, hits: Found) -> Found:
     tokens = [m.span() for m in TOKEN.finditer(text)]
     return [h for h in hits if not any(s <= h[0] and h[1] <= e for s, e in tokens)]
+
+
+def _masked(text: str | None) -> str | None:
+    """The text with the digits of its placeholders as the letter a: a pseudonym's hex digits never join the digits
+    written next to it ("[EMAIL:3f9a1c123456] 612 345 678" holds a phone number)."""
+    if not text or "[" not in text:
+        return text
+    return TOKEN.sub(lambda m: re.sub(r"\d", "a", m.group()), text)
 
 
 def _run(values: pa.Array, types: Iterable[str], regions: Sequence[str], prefilter: bool,
@@ -400,11 +427,12 @@ def _run(values: pa.Array, types: Iterable[str], regions: Sequence[str], prefilt
         rows = rows[~done[rows]].tolist()
         missing = [r for r in rows if r not in texts]
         if missing:
-            texts.update(zip(missing, values.take(pa.array(missing, pa.int64())).to_pylist()))
+            texts.update(zip(missing, map(_masked, values.take(pa.array(missing, pa.int64())).to_pylist()),
+                             strict=True))
         for r in rows:
             hits = finder(texts[r], regions)
             if hits and "[" in texts[r]:
-                hits = _outside_tokens(texts[r], hits)
+                hits = outside_tokens(texts[r], hits)
             found.extend(Match(r, s, e, t, c) for s, e, c in hits)
             if first_only and hits:
                 done[r] = True

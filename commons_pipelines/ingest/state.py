@@ -1,0 +1,178 @@
+"""What the warehouse knows of a source's files, and the one transaction that makes the landed records agree with it.
+
+dlt appends what an ingest read to `raw.records` and `raw.quarantine`, each row tagged with its file
+(`_source_file`) and the ingest run (`_ingest_run`). Then `reconcile` records the files in `commons.files` and, in the
+same DuckDB transaction, keeps only the rows of each listed file's recorded run: rows of files that are gone or have
+become unreadable, of older reads of a file, and of a run that crashed before reconciling, all go. A crash anywhere
+leaves the recorded state of the previous ingest; the files it did not record are read again next time.
+
+A file is read again when the ingest code (or dlt, pyarrow, duckdb) changed since it was read (`code_version`), so a
+fix in a reader reaches the data without anyone deleting the warehouse.
+
+`commons.seen` keeps, per file, the first time each record content was seen, so a record read again unchanged keeps
+its `_retrieved_at` (the content is the record's non-null data values with their column names: a new empty column
+changes no record).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from ..code import code_version
+from ..columns import INGEST_RUN, RETRIEVED_AT, SOURCE_FILE, is_system
+from .listing import Known, Listed, Plan
+from .readers import UNREADABLE
+
+SCHEMA = "commons"
+RAW = "raw"
+RECORDS, QUARANTINE = "records", "quarantine"
+
+DDL = f"""
+create schema if not exists {SCHEMA};
+create table if not exists {SCHEMA}.files (
+    path varchar primary key, url varchar, size bigint, mtime_ns bigint, ctime_ns bigint, inode bigint,
+    etag varchar, last_modified varchar, sha256 varchar, run varchar, status varchar,
+    rows bigint, quarantined bigint, renamed varchar, read_at timestamptz, checked_at timestamptz, code varchar);
+alter table {SCHEMA}.files add column if not exists code varchar;
+create table if not exists {SCHEMA}.seen (path varchar, sha256 varchar, first_seen timestamptz);
+create table if not exists {SCHEMA}.runs (
+    run varchar, started timestamptz, listed bigint, read bigint, checked bigint, vanished bigint, note varchar);
+"""
+
+
+@dataclass
+class FileResult:
+    """What reading one file gave: filled by the dlt resource while it extracts."""
+    rows: int = 0
+    quarantined: int = 0
+    unreadable: bool = False
+    renamed: dict[str, str] = field(default_factory=dict)
+
+
+def _tables(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
+    return {r[0] for r in con.execute(
+        "select table_name from information_schema.tables where table_schema = ?", [schema]).fetchall()}
+
+
+def known_files(db: Path) -> dict[str, Known]:
+    if not Path(db).exists():
+        return {}
+    with duckdb.connect(str(db), read_only=True) as con:
+        if "files" not in _tables(con, SCHEMA):
+            return {}
+        rows = con.execute(f"select path, size, mtime_ns, ctime_ns, inode, etag, last_modified, sha256, status, code "
+                           f"from {SCHEMA}.files").fetchall()
+    return {r[0]: Known(*r) for r in rows}
+
+
+def renamed_columns(db: Path) -> dict[str, str]:
+    """Input columns renamed because their name started with '_' (reserved for system columns), over all files."""
+    if not Path(db).exists():
+        return {}
+    with duckdb.connect(str(db), read_only=True) as con:
+        if "files" not in _tables(con, SCHEMA):
+            return {}
+        out: dict[str, str] = {}
+        for (text,) in con.execute(f"select renamed from {SCHEMA}.files where renamed is not null order by path").fetchall():
+            out.update(json.loads(text))
+    return out
+
+
+def last_run(db: Path) -> dict | None:
+    if not Path(db).exists():
+        return None
+    with duckdb.connect(str(db), read_only=True) as con:
+        if "runs" not in _tables(con, SCHEMA):
+            return None
+        row = con.execute(f"select run, started, listed, read, checked, vanished, note from {SCHEMA}.runs "
+                          f"order by started desc limit 1").fetchone()
+    return dict(zip(("run", "started", "listed", "read", "checked", "vanished", "note"), row)) if row else None
+
+
+def _content_hash(con: duckdb.DuckDBPyConnection) -> str:
+    cols = [r[0] for r in con.execute(f"describe {RAW}.{RECORDS}").fetchall() if not is_system(r[0])]
+    pairs = ", ".join(f"case when \"{c}\" is not null then '{c}' || chr(30) || cast(\"{c}\" as varchar) end"
+                      for c in cols) or "''"
+    return f"sha256(concat_ws(chr(31), {pairs}))"
+
+
+def _row(f: Listed, run: str | None, status: str, result: FileResult | None, now: datetime, read: bool) -> list:
+    return [f.path, f.url, f.size, f.mtime_ns, f.ctime_ns, f.inode, f.etag, f.last_modified, f.sha256, run, status,
+            result.rows if result else None, result.quarantined if result else None,
+            json.dumps(result.renamed) if result and result.renamed else None, now if read else None, now,
+            code_version("ingest")]
+
+
+def reconcile(db: Path, plan: Plan, run: str, results: dict[str, FileResult], note: str = "") -> None:
+    """Record what this ingest listed and read, and make raw.records / raw.quarantine agree with it, atomically."""
+    now = datetime.now(timezone.utc)
+    with duckdb.connect(str(db)) as con:
+        con.execute(DDL)
+        tables = _tables(con, RAW)
+        con.execute("begin")
+        for f in plan.read:
+            result = results.get(f.path, FileResult())
+            status = "unreadable" if result.unreadable else "ok"
+            con.execute(f"delete from {SCHEMA}.files where path = ?", [f.path])
+            con.execute(f"insert into {SCHEMA}.files values ({', '.join('?' * 17)})",
+                        _row(f, run, status, result, now, read=True))
+        for f in plan.checked:
+            con.execute(f"update {SCHEMA}.files set url = ?, size = coalesce(?, size), mtime_ns = ?, ctime_ns = ?, "
+                        f"inode = ?, etag = coalesce(?, etag), last_modified = coalesce(?, last_modified), "
+                        f"checked_at = ? where path = ?",
+                        [f.url, f.size, f.mtime_ns, f.ctime_ns, f.inode, f.etag, f.last_modified, now, f.path])
+        if plan.vanished:
+            con.execute(f"delete from {SCHEMA}.files where path in (select unnest(?))", [plan.vanished])
+        keep = (f"exists (select 1 from {SCHEMA}.files f where f.path = t.{SOURCE_FILE} "
+                f"and f.run = t.{INGEST_RUN}{{extra}})")
+        if RECORDS in tables:
+            con.execute(f"delete from {RAW}.{RECORDS} t where not "
+                        + keep.format(extra=" and f.status = 'ok'"))
+            _keep_first_seen(con, run)
+        if QUARANTINE in tables:
+            con.execute(f"delete from {RAW}.{QUARANTINE} t where not " + keep.format(
+                extra=f" and (f.status = 'ok' or t.reason = '{UNREADABLE}')"))
+        con.execute(f"delete from {SCHEMA}.seen where path not in (select path from {SCHEMA}.files)")
+        con.execute(f"insert into {SCHEMA}.runs values (?, ?, ?, ?, ?, ?, ?)",
+                    [run, now, len(plan.listed), len(plan.read), len(plan.checked), len(plan.vanished), note])
+        con.execute("commit")
+
+
+def record_empty_listing(db: Path, run: str) -> None:
+    with duckdb.connect(str(db)) as con:
+        con.execute(DDL)
+        con.execute(f"insert into {SCHEMA}.runs values (?, ?, 0, 0, 0, 0, 'no file listed')",
+                    [run, datetime.now(timezone.utc)])
+
+
+def data_version(db: Path) -> str:
+    """A digest of every recorded file's content: equal digests mean the landed records are the same."""
+    if not Path(db).exists():
+        return ""
+    with duckdb.connect(str(db), read_only=True) as con:
+        if "files" not in _tables(con, SCHEMA):
+            return ""
+        rows = con.execute(f"select path, sha256, status from {SCHEMA}.files order by path").fetchall()
+    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
+
+
+def _keep_first_seen(con: duckdb.DuckDBPyConnection, run: str) -> None:
+    """Records this run read keep the `_retrieved_at` of the same content in the same file, when it was seen before."""
+    content = _content_hash(con)
+    con.execute(f"create or replace temp table fresh as select rowid as rid, {SOURCE_FILE} as path, "
+                f"{content} as sha256, {RETRIEVED_AT} as seen_at from {RAW}.{RECORDS} where {INGEST_RUN} = ?", [run])
+    con.execute(f"update {RAW}.{RECORDS} set {RETRIEVED_AT} = s.first_seen from fresh f join {SCHEMA}.seen s "
+                f"on s.path = f.path and s.sha256 = f.sha256 where {RAW}.{RECORDS}.rowid = f.rid "
+                f"and s.first_seen < f.seen_at")
+    con.execute(f"create or replace temp table first as select f.path, f.sha256, "
+                f"min(least(f.seen_at, coalesce(s.first_seen, f.seen_at))) as first_seen "
+                f"from fresh f left join {SCHEMA}.seen s on s.path = f.path and s.sha256 = f.sha256 group by 1, 2")
+    con.execute(f"delete from {SCHEMA}.seen where path in (select distinct path from fresh)")
+    con.execute(f"insert into {SCHEMA}.seen select path, sha256, first_seen from first")
+    con.execute("drop table fresh; drop table first")

@@ -1,0 +1,59 @@
+"""After an erasure: remove the older versions that still hold erased rows.
+
+The local target deletes every older version folder holding a row that a takedown entry matches (the live version,
+just rebuilt without them, stays). On the Hub every revision stays readable by its commit, so the only way to make
+older versions forget rows is `--purge-history`: the history of `main` is squashed into one commit (the live
+version) and its tag is re-created; every older version and tag is gone for everyone (`revision="v1"` stops
+working), which is why it is never done without being asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from ..curate.takedown import load_entries, matches
+from ..settings import Settings
+from ..spec import SourceSpec
+from .hub import HubTarget
+from .local import LocalTarget
+from .shards import DATA_DIR
+
+
+def open_target(settings: Settings) -> LocalTarget | HubTarget:
+    if settings.target == "hub":
+        return HubTarget(endpoint=settings.hf_endpoint, namespace=settings.hub_namespace)
+    return LocalTarget(settings.publish_dir)
+
+
+def holds_erased(folder: Path, entries) -> bool:
+    for path in sorted((folder / DATA_DIR).rglob("*.parquet")):
+        for batch in pq.ParquetFile(path).iter_batches():
+            if any(matches(entry, batch).any() for entry in entries):
+                return True
+    return False
+
+
+def purge(spec: SourceSpec, settings: Settings, purge_history: bool = False) -> Iterator[str]:
+    """Remove older versions holding erased rows; yields one line per thing done, for the command line."""
+    entries = load_entries(settings.takedown_dir, spec.id)
+    target = open_target(settings)
+    history = target.history(spec)
+    if not history:
+        yield f"{spec.id}: nothing published yet"
+        return
+    live, older = history[-1], history[:-1]
+    if isinstance(target, LocalTarget):
+        stale = [v.name for v in older if holds_erased(Path(v.ref), entries)]
+        target.remove(spec, stale)
+        yield (f"{spec.id}: removed {', '.join(stale)} (they held erased rows); {live.name} is live" if stale
+               else f"{spec.id}: no older version holds erased rows; {live.name} is live")
+    elif purge_history:
+        kept = target.purge_history(spec, live)
+        yield (f"{spec.id}: squashed the Hub history into {kept.name}; older versions "
+               f"{', '.join(v.name for v in older) or '(none)'} are gone")
+    elif older:
+        yield (f"{spec.id}: older Hub versions {', '.join(v.name for v in older)} may still hold the erased rows; "
+               "run again with --purge-history to squash the history (every older version is then lost)")
