@@ -47,6 +47,7 @@ bench: install
 	for s in dev test; do $(BIN)/python benchmarks/pii_accuracy.py $(DATA)/pii/presidio_synth_en.json --ner --split $$s \
 	  --out benchmarks/results/pii_ner.md || exit 1; done
 	$(BIN)/python benchmarks/names_real_text.py $(DATA)/opendata/open_textbook_library/OTL.csv --out benchmarks/results/pii_ner.md
+	$(BIN)/python benchmarks/faults.py --out benchmarks/results/faults.md
 
 # rebuilds commons_pipelines/curate/pii/en_names (about 15 minutes on 2 cores); reads the Gutenberg books in $(DATA)
 names-model: install

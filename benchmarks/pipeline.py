@@ -23,6 +23,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "opendata"
+os.environ.setdefault("COMMONS_DATA_ROOTS", str(DATA))  # read in place
 BDPM = DATA / "fr_medicines_bdpm" / "CIS_bdpm.txt"
 OTL = DATA / "open_textbook_library" / "OTL.csv"
 BDPM_COLUMNS = ["cis", "denomination", "form", "routes", "authorisation_status", "procedure", "marketing_status",
@@ -54,7 +55,7 @@ def specs(work: Path, copies: int) -> dict:
 
 def stage(name: str, work: str, copies: int, source: str, queue) -> None:
     from commons_pipelines.curate.runner import curate, load_curated
-    from commons_pipelines.ingest.files import files_source
+    from commons_pipelines.ingest.files import Ingest
     from commons_pipelines.ingest.warehouse import ingest_count, pipeline, read_records
     from commons_pipelines.publish import LocalTarget, publish
     from commons_pipelines.settings import Settings
@@ -68,7 +69,8 @@ def stage(name: str, work: str, copies: int, source: str, queue) -> None:
     curated_dir = settings.curated_dir / spec.id
     start = time.perf_counter()
     if name == "ingest":
-        pipeline(spec, settings.warehouse_dir, settings.dlt_dir).run(files_source(spec)).raise_on_failed_jobs()
+        Ingest(spec, db, settings.dlt_dir / "downloads" / spec.id, lambda url: None).run(
+            pipeline(spec, settings.warehouse_dir, settings.dlt_dir))
         rows = ingest_count(db).rows_out
     elif name == "curate":
         rows = curate(spec, read_records(db), curated_dir, ingest=ingest_count(db), workers=os.cpu_count() or 1).rows
@@ -79,8 +81,7 @@ def stage(name: str, work: str, copies: int, source: str, queue) -> None:
         rows = run_suite(data, GENERIC, suite).rows
     else:
         data = load_curated(curated_dir)
-        rows = publish(spec, data.files, data.stages, LocalTarget(settings.publish_dir),
-                       work_dir=settings.publish_dir.parent).rows
+        rows = publish(spec, data.files, data.stages, LocalTarget(settings.publish_dir)).rows
     seconds = time.perf_counter() - start
     queue.put((seconds, rows, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024))
 

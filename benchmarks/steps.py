@@ -72,7 +72,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
-    from commons_pipelines.curate.runner import default_steps, load_ner
+    from commons_pipelines.curate.runner import default_dedup, default_steps, load_ner
     from commons_pipelines.spec import parse_spec
 
     table = corpus(args.mb)
@@ -82,6 +82,7 @@ def main() -> None:
                        "files": {"path": ".", "format": "jsonl"}, "text_columns": ["text"],
                        "publish": {"repo_id": "bench/steps"},
                        "pii": {"policy": "pseudonymize", "ner": "off"},  # NER speed: results/pii_ner.md
+                       "dedup": {"columns": ["text"]},
                        "quality": {"min_words": 3, "max_words": 100_000, "max_symbol_ratio": 0.1,
                                    "min_alpha_words": 0.5, "max_duplicate_lines": 0.3, "max_top_ngram": 0.2,
                                    "max_duplicate_ngrams": 0.15, "boilerplate": True}}, Path("bench.yaml"))
@@ -104,7 +105,15 @@ def main() -> None:
         elapsed = time.perf_counter() - t
         total += elapsed
         rows.append((step.name, step.count.rows_in, step.count.rows_out, elapsed))
-    rows.append(("all steps", table.num_rows, sum(b.num_rows for b in batches), total))
+    with tempfile.TemporaryDirectory() as tmp:
+        stage = default_dedup(spec, None, Path(tmp))
+        t = time.perf_counter()
+        reasons = stage.decide(lambda: iter(batches))
+        elapsed = time.perf_counter() - t
+        total += elapsed
+    kept = int((reasons == 0).sum())
+    rows.append(("dedup (exact, then near, over the whole corpus)", len(reasons), kept, elapsed))
+    rows.append(("all steps", table.num_rows, kept, total))
     from commons_pipelines.curate.runner import curate
 
     for workers in sorted({1, os.cpu_count() or 1}):
@@ -112,7 +121,7 @@ def main() -> None:
             t = time.perf_counter()
             done = curate(spec, table.to_batches(max_chunksize=BATCH_ROWS), Path(tmp) / "curated",
                           pii_key=b"benchmark key", workers=workers)
-            rows.append((f"curate(), {workers} process(es) for the steps before dedup, with its Parquet writes",
+            rows.append((f"curate(), {workers} process(es) for the row steps, then dedup, with its Parquet writes",
                          table.num_rows, done.rows, time.perf_counter() - t))
 
     lines = [f"# Curation steps: throughput on {text_mb:.0f} MB of text ({table.num_rows:,} documents)", "",

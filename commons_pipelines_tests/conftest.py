@@ -53,3 +53,19 @@ def write_spec(tmp_path):
 @pytest.fixture
 def settings(tmp_path) -> Settings:
     return Settings.from_env({"COMMONS_HOME": str(tmp_path / "home"), "COMMONS_ALLOW_LOCAL_URLS": "1"})
+
+
+def readable(path: Path) -> str:
+    """What a file holds, as text a search can trust: Parquet and DuckDB files compress their strings, so they are
+    read back value by value; anything else is its bytes (undecodable ones escaped)."""
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return str(pq.read_table(path).to_pylist())
+    if path.suffix == ".duckdb":
+        import duckdb
+
+        with duckdb.connect(str(path), read_only=True) as con:
+            tables = con.execute("select table_schema, table_name from information_schema.tables").fetchall()
+            return "\n".join(str(con.execute(f'select * from "{s}"."{t}"').fetchall()) for s, t in tables)
+    return path.read_bytes().decode("utf-8", "backslashreplace")

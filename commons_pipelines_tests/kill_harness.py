@@ -154,7 +154,9 @@ def kill_and_recover(base: Path, folder: Path, point: str, scenario: str, expect
     got, left = state(folder), leftovers(folder)
     outcome.converged = got == expected and not left
     if not outcome.converged:
-        outcome.detail = f"got {got}, expected {expected}; leftovers {left}"
+        differ = [f"{name}: {str(getattr(got, name))[:60]} (expected {str(getattr(expected, name))[:60]})"
+                  for name in Published.__dataclass_fields__ if getattr(got, name) != getattr(expected, name)]
+        outcome.detail = "; ".join(differ + [f"left behind: {', '.join(left)}"] if left else differ)
     return outcome
 
 

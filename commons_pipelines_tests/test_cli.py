@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import ROOT, readable
 
 
 def commons(*args, home):
@@ -87,7 +87,7 @@ def test_erase_publishes_a_version_without_the_record_and_removes_older_ones(tmp
     assert sorted(p.name for p in (root / "versions").iterdir()) == ["v2"]
     for path in root.rglob("*"):
         if path.is_file():
-            assert title.encode() not in path.read_bytes(), path
+            assert title not in readable(path), path
     card = (root / "current" / "README.md").read_text(encoding="utf-8")
     assert f"1 erased on request: {reason} (1)" in card and "SN-2025-004" not in card
 
@@ -117,3 +117,41 @@ def test_two_runs_of_one_source_at_once_publish_it_once(tmp_path):
     with duckdb.connect(str(tmp_path / "home" / "warehouse" / "school_notices.duckdb"), read_only=True) as con:
         # the sample's 21 good lines (one notice twice, on purpose): landed once, not once per run
         assert con.execute("select count(*), count(distinct notice_id) from raw.records").fetchone() == (21, 20)
+
+
+def test_erase_on_the_hub_purges_history_only_when_asked(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from commons_pipelines.cli import main
+
+    from .hub_emulator import serve
+
+    token, repo = "hf_erase_test_token", "commons-pipelines/school-notices"
+    for hub in serve(tokens={token: "commons-pipelines"}):
+        for name, value in {"COMMONS_CATALOG": str(notices_catalog(tmp_path)), "COMMONS_HOME": str(tmp_path / "h"),
+                            "COMMONS_TARGET": "hub", "HF_ENDPOINT": hub.url, "HF_TOKEN": token}.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.delenv("DAGSTER_HOME", raising=False)
+        cli = CliRunner()
+        assert cli.invoke(main, ["run", "--source", "school_notices"]).exit_code == 0
+        v1 = hub.refs(repo)["tags"]["v1"]
+        args = ["erase", "school_notices", "--key", "notice_id=SN-2025-004", "--reason", "opt-out"]
+        kept = cli.invoke(main, args)
+        assert kept.exit_code == 0, kept.output
+        assert "older Hub versions v1 may still hold the erased rows" in kept.output
+        assert set(hub.refs(repo)["tags"]) == {"v1", "v2"}
+        purged = cli.invoke(main, ["erase", "school_notices", "--match", "(?i)carnaval", "--reason", "opt-out",
+                                   "--purge-history"])
+        assert purged.exit_code == 0, purged.output
+        assert "squashed the Hub history into v3; older versions v1, v2 are gone" in purged.output
+        assert set(hub.refs(repo)["tags"]) == {"v3"} and len(hub.commits(repo)) == 1
+        assert v1 not in {c.id for c in hub.commits(repo)}
+        import io
+
+        import pyarrow.parquet as pq
+
+        files = hub.files(repo, revision="v3")
+        text = [str(pq.read_table(io.BytesIO(f.data)).to_pylist()) if path.endswith(".parquet") else f.data.decode()
+                for path, f in files.items() if not path.startswith(".")]
+        assert not any("arnaval" in t or "Cantine et allergies" in t for t in text) and any("SN-2026-001" in t
+                                                                                             for t in text)

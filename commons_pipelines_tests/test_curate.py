@@ -10,7 +10,7 @@ from commons_pipelines.curate.runner import curate, load_curated
 from commons_pipelines.ingest.readers import read_file
 from commons_pipelines.naming import column_name, column_names
 
-from .conftest import OTL
+from .conftest import OTL, readable
 
 
 def batch(**cols) -> pa.RecordBatch:
@@ -102,3 +102,21 @@ def test_worker_processes_give_the_same_curation_as_one_process(write_spec, tmp_
     for name in removed:
         assert pq.read_table(one.folder / "quarantine" / f"{name}.parquet").equals(
             pq.read_table(two.folder / "quarantine" / f"{name}.parquet"))
+
+
+def test_rows_a_step_before_pii_removes_reach_quarantine_redacted(write_spec, tmp_path):
+    """Quality runs before PII (it is cheap and removes rows early): what it removes is treated on its way to the
+    quarantine, so no file the curation writes holds personal data the published rows do not."""
+    spec = write_spec("short_notes", files={"path": ".", "format": "jsonl"}, text_columns=["text"],
+                      quality={"min_words": 8}, pii={"ner": "off"})
+    table = pa.table({"id": ["1", "2", "3"],
+                      "text": ["Write to maria.lopez@example.org today.",  # too short: quality removes it
+                               "Ring 06 12 34 56 78.",  # too short too
+                               "The library opens at nine every morning from Monday to Friday this term."]})
+    result = curate(spec, table.to_batches(), tmp_path / "curated")
+    assert result.rows == 1
+    written = "".join(readable(p) for p in result.folder.rglob("*") if p.is_file())
+    assert "maria.lopez" not in written and "06 12 34 56 78" not in written
+    quarantined = pq.read_table(result.folder / "quarantine" / "quality.parquet").to_pylist()
+    assert [r["text"] for r in quarantined] == ["Write to [EMAIL] today.", "Ring [PHONE]."]
+    assert not result.report.pii  # counted only in the rows that are published

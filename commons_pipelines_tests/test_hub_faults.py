@@ -61,10 +61,14 @@ class Naps:
 
 @pytest.fixture(scope="module", autouse=True)
 def table():
+    """Print the table of faults (with -s); benchmarks/faults.py has it written to FAULTS_TABLE."""
     yield
     if TABLE:
         rows = [f"| {call} | {fault} | {injected} | {outcome} |" for call, fault, injected, outcome in TABLE]
-        print("\n\n| call | fault | injected | outcome |\n|---|---|---|---|\n" + "\n".join(rows))
+        text = "| call | fault | injected | outcome |\n|---|---|---|---|\n" + "\n".join(rows) + "\n"
+        print("\n\n" + text)
+        if os.environ.get("FAULTS_TABLE"):
+            Path(os.environ["FAULTS_TABLE"]).write_text(text, encoding="utf-8")
 
 
 @pytest.fixture

@@ -48,13 +48,23 @@ def versions(settings, source_id):
     return sorted(p.name for p in (settings.publish_dir / source_id / "versions").iterdir())
 
 
-def test_definitions_validate_with_the_dagster_cli(tmp_path):
+def test_definitions_validate_with_the_dagster_cli_even_with_a_broken_yaml(tmp_path):
+    """What the UI loads: every good source, and the broken one as an asset that shows its error."""
+    catalog = tmp_path / "catalog"
+    shutil.copytree(CATALOG_DIR, catalog)
+    shutil.copytree(CATALOG_DIR.parent / "samples", tmp_path / "samples")
+    (catalog / "who_gho.yaml").write_text("id: who_gho\nlicence: CC-BY-NC-SA-3.0-IGO\n")
     (tmp_path / "dagster").mkdir()
-    env = {"COMMONS_HOME": str(tmp_path), "DAGSTER_HOME": str(tmp_path / "dagster"), "PATH": ""}
+    env = {"COMMONS_HOME": str(tmp_path), "DAGSTER_HOME": str(tmp_path / "dagster"), "PATH": "",
+           "COMMONS_CATALOG": str(catalog)}
     out = subprocess.run([sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
                          cwd=ROOT, capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "Validation successful" in out.stdout + out.stderr
+    lister = ("from commons_pipelines.definitions import defs; "
+              "print(sorted(k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()))")
+    keys = subprocess.run([sys.executable, "-c", lister], cwd=ROOT, capture_output=True, text=True, env=env).stdout
+    assert "catalog/who_gho" in keys and "published/school_notices" in keys and "published/home_care_guides" in keys
 
 
 def test_nightly_job_publishes_every_default_source_once(settings):

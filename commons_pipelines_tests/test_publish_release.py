@@ -224,3 +224,41 @@ def test_a_half_written_version_left_by_a_crash_is_ignored(tmp_path):
     assert [v.name for v in target.history(spec)] == ["v1"]
     result = publish(spec, write_curated(tmp_path / "c2", otl_table().slice(0, 200)), STAGES, target)
     assert result.version == "v2" and pq.read_table(Path(result.ref) / "data").num_rows == 200
+
+
+def test_identity_is_the_rows_not_the_file_bytes(tmp_path):
+    """Same rows written by another writer (other shard and row-group sizes, another compression: what a pyarrow
+    upgrade may do) publish nothing; one changed value does."""
+    from commons_pipelines.columns import row_sha256
+
+    table = otl_table().slice(0, 400)
+    table = table.append_column("_row_sha256", row_sha256(table.combine_chunks().to_batches()[0]))
+    spec, target = make_spec(), LocalTarget(tmp_path / "out")
+    first = publish(spec, write_curated(tmp_path / "c1", table), STAGES, target, **SMALL)
+    other = tmp_path / "c2"
+    other.mkdir()
+    pq.write_table(table, other / "part-0.parquet", compression="gzip", row_group_size=7)
+    again = publish(spec, [other / "part-0.parquet"], STAGES, target, max_shard_bytes=200_000, row_group_bytes=30_000)
+    assert (again.changed, again.version, again.content_sha256) == (False, "v1", first.content_sha256)
+    assert [s.sha256 for s in again.shards] != [s.sha256 for s in first.shards]  # other bytes, same identity
+
+    titles = table.column("Title").to_pylist()
+    edited = table.set_column(table.schema.get_field_index("Title"), "Title", pa.array(["x"] + titles[1:]))
+    edited = edited.set_column(edited.schema.get_field_index("_row_sha256"), "_row_sha256",
+                               row_sha256(edited.drop_columns(["_row_sha256"]).combine_chunks().to_batches()[0]))
+    changed = publish(spec, write_curated(tmp_path / "c3", edited), STAGES, target, **SMALL)
+    assert (changed.changed, changed.version) == (True, "v2")
+
+
+def test_a_crash_between_the_version_and_current_is_repaired_by_the_next_publish(tmp_path):
+    spec, target, table = make_spec(), LocalTarget(tmp_path / "out"), otl_table()
+    publish(spec, write_curated(tmp_path / "c1", table.slice(0, 300)), STAGES, target, **SMALL)
+    second = publish(spec, write_curated(tmp_path / "c2", table.slice(0, 600)), STAGES, target, **SMALL)
+    current = target.current(spec)
+    current.unlink()
+    current.symlink_to(Path("versions") / "v1", target_is_directory=True)  # as if killed before the link moved
+    (current.parent / ".current.dead").symlink_to("versions/v2")
+    (current.parent / "versions" / ".publish-open_textbook_library-dead").mkdir()
+    again = publish(spec, write_curated(tmp_path / "c3", table.slice(0, 600)), STAGES, target, **SMALL)
+    assert (again.changed, again.version) == (False, "v2") and current.resolve().name == "v2"
+    assert sorted(p.name for p in current.parent.rglob(".*")) == [] and second.version == "v2"

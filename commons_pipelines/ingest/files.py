@@ -23,7 +23,7 @@ from ..columns import (INGEST_RUN, INGEST_RUN_FIELD, RETRIEVED_AT, RETRIEVED_AT_
 from ..faults import failpoint
 from ..spec import SourceSpec
 from .listing import Plan, plan_files
-from .readers import UNREADABLE, Quarantined, open_stream, read_file
+from .readers import UNREADABLE, Quarantined, compression_of, open_stream, read_file
 from .state import QUARANTINE, RECORDS, FileResult, known_files, reconcile, record_empty_listing
 
 QUARANTINE_SCHEMA = pa.schema([
@@ -60,7 +60,10 @@ def files_source(spec: SourceSpec, plan: Plan | None = None, run: str = "",
             bad: list[dict] = []
             notes: dict = {}
             with open(f.open_path, "rb") as raw:
-                for part in read_file(open_stream(raw, f.path, cfg.compression), f.path, cfg, notes):
+                parts = read_file(open_stream(raw, f.path, cfg.compression), f.path, cfg, notes)
+                if f.size == 0 and compression_of(f.path, cfg.compression):  # pyarrow reads it as empty, no error
+                    parts = [Quarantined(f.path, "byte 0", UNREADABLE, "an empty compressed file", "")]
+                for part in parts:
                     if isinstance(part, Quarantined):
                         result.quarantined += 1
                         result.unreadable |= part.reason == UNREADABLE

@@ -124,8 +124,7 @@ def reconcile(db: Path, plan: Plan, run: str, results: dict[str, FileResult], no
                         _row(f, run, status, result, now, read=True))
         for f in plan.checked:
             con.execute(f"update {SCHEMA}.files set url = ?, size = coalesce(?, size), mtime_ns = ?, ctime_ns = ?, "
-                        f"inode = ?, etag = coalesce(?, etag), last_modified = coalesce(?, last_modified), "
-                        f"checked_at = ? where path = ?",
+                        f"inode = ?, etag = ?, last_modified = ?, checked_at = ? where path = ?",
                         [f.url, f.size, f.mtime_ns, f.ctime_ns, f.inode, f.etag, f.last_modified, now, f.path])
         if plan.vanished:
             con.execute(f"delete from {SCHEMA}.files where path in (select unnest(?))", [plan.vanished])
