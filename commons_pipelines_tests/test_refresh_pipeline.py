@@ -148,3 +148,39 @@ def test_an_unreachable_hub_blocks_only_publishing(notices, tmp_path, monkeypatc
     [failure] = [e for e in result.all_events if e.is_step_failure]
     assert failure.step_key == "school_notices__published" or "published" in failure.step_key
     assert "not published, the current version stays live" in failure.event_specific_data.error.message
+
+
+def test_a_network_failure_at_ingest_is_retried_by_dagster(write_spec, tmp_path):
+    """The first answer is a 503: Dagster runs ingest again (COMMONS_RETRIES), and the run succeeds."""
+    import http.server
+    import threading
+    from functools import partial
+
+    answers = []
+
+    class Flaky(http.server.SimpleHTTPRequestHandler):
+        def do_GET(self):
+            answers.append(self.path)
+            if len(answers) == 1:
+                self.send_error(503, "busy")
+            else:
+                super().do_GET()
+
+        def log_message(self, *args):
+            pass
+
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / "notes.csv").write_text("id,text\n1,one\n2,two\n")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(Flaky, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        spec = write_spec("flaky", files={"path": f"http://127.0.0.1:{server.server_port}/notes.csv", "format": "csv"})
+        settings = Settings.from_env({"COMMONS_HOME": str(tmp_path / "home"), "COMMONS_ALLOW_LOCAL_URLS": "1",
+                                      "COMMONS_RETRIES": "1", "COMMONS_RETRY_DELAY": "0"})
+        result = run_nightly({spec.id: spec}, settings)
+    finally:
+        server.shutdown()
+    assert result.success and len(answers) == 2
+    assert any(e.event_type_value == "STEP_UP_FOR_RETRY" and e.step_key == "ingest_flaky" for e in result.all_events)
+    assert published(result, spec.id)["dagster/row_count"] == 2

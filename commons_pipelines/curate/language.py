@@ -55,13 +55,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..columns import LANG, LANG2
+from ..columns import LANG2_SHARE as SHARE2
+from ..columns import LANG_SCORE as SCORE
 from ..spec import LanguageConfig
 from .step import Step, joined_text
 
-LANG = "_lang"
-SCORE = "_lang_score"
-LANG2 = "_lang2"
-SHARE2 = "_lang2_share"
 UND = "und"
 MAX_CHARS = 2000
 WINDOWS = 4

@@ -20,7 +20,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -177,14 +177,15 @@ CURRENT, RUNS = "current", "runs"
 
 
 def curate(spec: SourceSpec, batches: Iterable[pa.RecordBatch], folder: Path, ingest: StageCount | None = None,
-           steps: list[Step] | None = None, *, published: Iterable[pa.RecordBatch] = (),
+           steps: list[Step] | None = None, *,
+           published: Iterable[pa.RecordBatch] | Callable[[], Iterable[pa.RecordBatch]] = (),
            pii_key: bytes | None = None, workers: int = 1, parallel_after: int = 2, takedown: Iterable[Entry] = (),
            dedup: bool | None = None, report_extra: CurationReport | None = None,
            inputs: dict | None = None) -> Curated:
     """Run the row steps (by default `default_steps`), then dedup, and make the result the source's current curation.
 
-    `published` yields the previous version's `_row_sha256` (dedup keeps published copies, and the report compares
-    with that version); `pii_key` is the secret for pseudonymisation; `takedown` the source's erasure entries. With
+    `published` yields the previous version's `_row_sha256`, or is a function that returns them, called only when a
+    curation is made (dedup keeps published copies, and the report compares with that version); `pii_key` is the secret for pseudonymisation; `takedown` the source's erasure entries. With
     `workers` > 1 the default row steps run in that many processes once more than `parallel_after` batches come
     (see parallel.py); the result is the same. `dedup`: run the source-wide dedup (default: when `steps` is None).
     `report_extra` carries what the caller knows (renamed columns, warnings) into the report. `inputs` describes
@@ -208,7 +209,7 @@ def curate(spec: SourceSpec, batches: Iterable[pa.RecordBatch], folder: Path, in
     if steps is None:
         ner = ner_status(spec)
         steps = default_steps(spec, pii_key, ner, entries)
-    index = published_index(published)
+    index = published_index(published() if callable(published) else published)
     staged, quarantine = _Parts(run / "staged"), _Quarantine(run / "quarantine")
     try:
         out = (run_parallel(steps, prefix_builder(spec, pii_key, entries), batches, quarantine, workers, parallel_after)

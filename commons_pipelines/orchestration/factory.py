@@ -193,9 +193,9 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
         target = publisher.make_target()
         try:
             history = target.history(spec)
-            published = list(previous_rows(target, spec, [ROW_SHA256]))
             if history:
                 extra.previous = {"version": history[-1].name}
+            published = partial(previous_rows, target, spec, [ROW_SHA256])  # read only if a curation is made
         except HubError as err:
             published = None
             extra.warnings.append(f"the published version could not be read ({err}); dedup kept the first copy in "

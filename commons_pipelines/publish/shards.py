@@ -23,13 +23,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ..columns import LANG
+
 DATA_DIR = "data"
 SPLIT = "train"
 DATA_FILES = f"{DATA_DIR}/{SPLIT}-*"  # the card's configs.data_files pattern
 MAX_SHARD_BYTES = 500 * 2**20
 ROW_GROUP_BYTES = 100 * 2**20
 BATCH_ROWS = 64 * 1024
-LANG_COLUMN = "_lang"  # written by the language step: a BCP-47 tag, "und" when unknown
+LANG_COLUMN = LANG  # written by the language step: a BCP-47 tag, "und" when unknown
 UNKNOWN_LANG = "und"
 ALL_CONFIG = "all"  # the default config of a multilingual dataset: every language
 _TAG = re.compile(r"^[A-Za-z0-9]{1,8}(-[A-Za-z0-9]{1,8})*$")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from ..columns import LICENCE, PROVENANCE, ROW_SHA256
+from ..columns import LICENCE, PROVENANCE, ROW_SHA256, is_system
 from ..licences import OPEN_LICENCES
 from ..naming import column_name
 from ..spec import SourceSpec, SpecError
@@ -61,7 +61,7 @@ def residual_pii_targets(spec: SourceSpec, schema: pa.Schema | None) -> tuple[li
     kept = {column_name(c) for c, policy in spec.pii.columns.items() if policy in ("keep", "drop_column")}
     types = [t for t in RESIDUAL_PII if spec.pii.types.get(t, spec.pii.policy) != "keep"]
     columns = [f.name for f in schema if (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
-               and not f.name.startswith("_") and f.name not in kept]
+               and not is_system(f.name) and f.name not in kept]
     return (columns, types) if types else ([], [])
 
 
