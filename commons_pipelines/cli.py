@@ -87,7 +87,7 @@ def catalog() -> None:
 @main.command()
 @click.argument("source")
 @click.option("--key", "keys", multiple=True, metavar="COLUMN=VALUE",
-              help="The record's primary key (repeat for a compound key).")
+              help="The record's primary key, by its published column name (repeat for a compound key).")
 @click.option("--match", default=None, metavar="REGEX", help="Rows whose text (any data column) matches this RE2 "
                                                              "regular expression.")
 @click.option("--sha256", default=None, help="The row whose _row_sha256 this is.")

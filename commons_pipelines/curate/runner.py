@@ -272,11 +272,17 @@ def _switch(folder: Path, cid: str) -> None:
 
 
 def clean(folder: Path) -> None:
-    """Remove what a crashed curation left: runs other than the current one, stray links."""
+    """Remove what a crashed curation left (runs other than the current one, stray links) and anything else in the
+    source's folder, such as the layout of an older version of this project."""
     folder = Path(folder)
     current = (folder / CURRENT).resolve().name if (folder / CURRENT).exists() else None
-    for path in folder.glob(f".{CURRENT}.*"):
-        path.unlink(missing_ok=True)
+    for path in folder.iterdir():
+        if path.name in (CURRENT, RUNS):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
     for path in (folder / RUNS).iterdir() if (folder / RUNS).is_dir() else ():
         if path.name != current:
             shutil.rmtree(path, ignore_errors=True)
