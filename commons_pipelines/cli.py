@@ -19,7 +19,8 @@ def _definitions(source: str | None):
         if source in broken:
             raise click.ClickException(broken[source])
         if source not in specs:
-            raise click.ClickException(f"no source {source!r} in {catalog_folder()}; sources: {', '.join(sorted(specs))}")
+            raise click.ClickException(f"no source {source!r} in {catalog_folder()}; "
+                                       f"sources: {', '.join(sorted(specs))}")
         specs, broken = {source: specs[source]}, {}
     return build_definitions(specs, Settings.from_env(), broken), specs
 

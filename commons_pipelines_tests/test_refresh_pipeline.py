@@ -108,6 +108,8 @@ def test_system_column_names_in_a_source_are_renamed_and_stay_data(write_spec, s
     assert {"id", "lang", "text"} <= set(table.column_names) and table.num_rows == 2
     assert len(set(table.column("_row_sha256").to_pylist())) == 2
     assert curated_meta(result, spec.id)["renamed_columns"] == {"_id": "id", "_lang": "lang"}
+    card = (settings.publish_dir / spec.id / "current" / "README.md").read_text(encoding="utf-8")
+    assert "Columns renamed on the way in" in card and "`_lang` → `lang`" in card
 
 
 def test_a_glob_that_matches_nothing_on_an_existing_source_fails_its_check_and_keeps_v1(notices, settings):

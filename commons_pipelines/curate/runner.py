@@ -21,6 +21,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterable
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,7 +58,8 @@ def dedup_columns(spec: SourceSpec) -> list[str]:
     return _columns(spec.dedup.columns, [])
 
 
-def default_steps(spec: SourceSpec, pii_key: bytes | None = None, ner=None, takedown: Iterable[Entry] = ()) -> list[Step]:
+def default_steps(spec: SourceSpec, pii_key: bytes | None = None, ner=None,
+                  takedown: Iterable[Entry] = ()) -> list[Step]:
     """The row steps of every source, in order. Costly steps come after the cheap filters; PII is treated before the
     row hash, so identities and duplicates are judged on the data as it will be published."""
     text = spec.text_columns
@@ -185,66 +187,43 @@ def curate(spec: SourceSpec, batches: Iterable[pa.RecordBatch], folder: Path, in
     """Run the row steps (by default `default_steps`), then dedup, and make the result the source's current curation.
 
     `published` yields the previous version's `_row_sha256`, or is a function that returns them, called only when a
-    curation is made (dedup keeps published copies, and the report compares with that version); `pii_key` is the secret for pseudonymisation; `takedown` the source's erasure entries. With
-    `workers` > 1 the default row steps run in that many processes once more than `parallel_after` batches come
-    (see parallel.py); the result is the same. `dedup`: run the source-wide dedup (default: when `steps` is None).
-    `report_extra` carries what the caller knows (renamed columns, warnings) into the report. `inputs` describes
-    everything the result depends on (landed data, spec, takedown list, code, key): when the current curation was
-    made from the same inputs it is returned as it is, and nothing is written."""
+    curation is made (dedup keeps published copies, and the report compares with that version). `pii_key` is the
+    secret for pseudonymisation, `takedown` the source's erasure entries. With `workers` > 1 the default row steps run
+    in that many processes once more than `parallel_after` batches come (see parallel.py); the result is the same.
+    `dedup`: run the source-wide dedup (default: when `steps` is None). `report_extra` carries what the caller knows
+    (renamed columns, warnings) into the report. `inputs` describes everything the result depends on (landed data,
+    spec, takedown list, code, key): when the current curation was made from the same inputs it is returned as it
+    is, and nothing is written."""
     folder = Path(folder)
-    if inputs is not None:
-        try:
-            current = load_curated(folder)
-        except FileNotFoundError:
-            current = None
-        if current is not None and current.inputs == inputs:
-            current.reused = True
-            return current
+    if inputs is not None and (current := _reusable(folder, inputs)):
+        return current
     cid = uuid.uuid4().hex
     run = folder / RUNS / cid
-    ner = None
+    ner, entries = None, list(takedown)
     parallel = steps is None and workers > 1
     run_dedup = dedup if dedup is not None else steps is None
-    entries = list(takedown)
     if steps is None:
         ner = ner_status(spec)
         steps = default_steps(spec, pii_key, ner, entries)
     index = published_index(published() if callable(published) else published)
-    staged, quarantine = _Parts(run / "staged"), _Quarantine(run / "quarantine")
+    quarantine = _Quarantine(run / "quarantine")
     try:
-        out = (run_parallel(steps, prefix_builder(spec, pii_key, entries), batches, quarantine, workers, parallel_after)
-               if parallel else run_steps(steps, batches, redacting(steps, quarantine)))
-        for batch in out:
-            staged.write(batch)
+        staged = _Parts(run / "staged")
+        with closing(staged):
+            out = (run_parallel(steps, prefix_builder(spec, pii_key, entries), batches, quarantine, workers,
+                                parallel_after) if parallel else run_steps(steps, batches, redacting(steps, quarantine)))
+            for batch in out:
+                staged.write(batch)
+        stages = ([ingest] if ingest else []) + [s.count for s in steps]
+        stage = default_dedup(spec, index if spec.dedup.against_published else None, run / "work") \
+            if run_dedup else None
+        parts, kept_published = _keep(staged, stage, index, run / "data", quarantine)
+        stages += stage.counts if stage else []
     finally:
-        staged.close()
-    stages = ([ingest] if ingest else []) + [s.count for s in steps]
-    found = report(steps, ner)
-    parts = _Parts(run / "data")
-    kept_published = 0
-    try:
-        if run_dedup:
-            stage = default_dedup(spec, index if spec.dedup.against_published else None, run / "work")
-            reasons = stage.decide(staged.read)
-            stages += stage.counts
-        else:
-            stage, reasons = None, None
-        offset = 0
-        for batch in staged.read():
-            n = batch.num_rows
-            if reasons is not None:
-                batch, removed = split(batch, reasons[offset:offset + n])
-                for name, rows, why in removed:
-                    quarantine(name, rows, why)
-            if index.runs and batch.num_rows:
-                kept_published += int(index.contains(as_bytes(row_key(batch))).sum())
-            parts.write(batch)
-            offset += n
-    finally:
-        parts.close()
         quarantine.close()
     shutil.rmtree(run / "staged", ignore_errors=True)
     shutil.rmtree(run / "work", ignore_errors=True)
+    found = report(steps, ner)
     if index.runs:
         total = int(sum(len(r) for r in index.runs))
         found.previous = {"kept": kept_published, "added": parts.rows - kept_published,
@@ -260,6 +239,35 @@ def curate(spec: SourceSpec, batches: Iterable[pa.RecordBatch], folder: Path, in
     failpoint("curate.swapped")
     return Curated(run, cid, [run / "data" / p.name for p in parts.files], parts.rows, stages, parts.schema, found,
                    inputs)
+
+
+def _reusable(folder: Path, inputs: dict) -> Curated | None:
+    try:
+        current = load_curated(folder)
+    except FileNotFoundError:
+        return None
+    current.reused = current.inputs == inputs
+    return current if current.reused else None
+
+
+def _keep(staged: _Parts, stage: Dedup | None, index: KeyIndex, folder: Path,
+          quarantine: _Quarantine) -> tuple[_Parts, int]:
+    """Write the staged rows that dedup keeps (all of them without dedup) as the curated parts; the others go to
+    quarantine. Returns the parts and how many kept rows the published version holds."""
+    reasons = stage.decide(staged.read) if stage else None
+    parts, kept_published, offset = _Parts(folder), 0, 0
+    with closing(parts):
+        for batch in staged.read():
+            n = batch.num_rows
+            if reasons is not None:
+                batch, removed = split(batch, reasons[offset:offset + n])
+                for name, rows, why in removed:
+                    quarantine(name, rows, why)
+            if index.runs and batch.num_rows:
+                kept_published += int(index.contains(as_bytes(row_key(batch))).sum())
+            parts.write(batch)
+            offset += n
+    return parts, kept_published
 
 
 def _switch(folder: Path, cid: str) -> None:

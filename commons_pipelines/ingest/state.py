@@ -60,39 +60,32 @@ def _tables(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
         "select table_name from information_schema.tables where table_schema = ?", [schema]).fetchall()}
 
 
-def known_files(db: Path) -> dict[str, Known]:
+def _read(db: Path, table: str, sql: str) -> list[tuple]:
+    """Rows of a query on one of the state tables; none before the first ingest made them."""
     if not Path(db).exists():
-        return {}
+        return []
     with duckdb.connect(str(db), read_only=True) as con:
-        if "files" not in _tables(con, SCHEMA):
-            return {}
-        rows = con.execute(f"select path, size, mtime_ns, ctime_ns, inode, etag, last_modified, sha256, status, code "
-                           f"from {SCHEMA}.files").fetchall()
+        return con.execute(sql).fetchall() if table in _tables(con, SCHEMA) else []
+
+
+def known_files(db: Path) -> dict[str, Known]:
+    rows = _read(db, "files", f"select path, size, mtime_ns, ctime_ns, inode, etag, last_modified, sha256, status, "
+                              f"code from {SCHEMA}.files")
     return {r[0]: Known(*r) for r in rows}
 
 
 def renamed_columns(db: Path) -> dict[str, str]:
     """Input columns renamed because their name started with '_' (reserved for system columns), over all files."""
-    if not Path(db).exists():
-        return {}
-    with duckdb.connect(str(db), read_only=True) as con:
-        if "files" not in _tables(con, SCHEMA):
-            return {}
-        out: dict[str, str] = {}
-        for (text,) in con.execute(f"select renamed from {SCHEMA}.files where renamed is not null order by path").fetchall():
-            out.update(json.loads(text))
+    out: dict[str, str] = {}
+    for (text,) in _read(db, "files", f"select renamed from {SCHEMA}.files where renamed is not null order by path"):
+        out.update(json.loads(text))
     return out
 
 
 def last_run(db: Path) -> dict | None:
-    if not Path(db).exists():
-        return None
-    with duckdb.connect(str(db), read_only=True) as con:
-        if "runs" not in _tables(con, SCHEMA):
-            return None
-        row = con.execute(f"select run, started, listed, read, checked, vanished, note from {SCHEMA}.runs "
-                          f"order by started desc limit 1").fetchone()
-    return dict(zip(("run", "started", "listed", "read", "checked", "vanished", "note"), row)) if row else None
+    rows = _read(db, "runs", f"select run, started, listed, read, checked, vanished, note from {SCHEMA}.runs "
+                             f"order by started desc limit 1")
+    return dict(zip(("run", "started", "listed", "read", "checked", "vanished", "note"), rows[0])) if rows else None
 
 
 def _content_hash(con: duckdb.DuckDBPyConnection) -> str:
@@ -152,13 +145,8 @@ def record_empty_listing(db: Path, run: str) -> None:
 
 def data_version(db: Path) -> str:
     """A digest of every recorded file's content: equal digests mean the landed records are the same."""
-    if not Path(db).exists():
-        return ""
-    with duckdb.connect(str(db), read_only=True) as con:
-        if "files" not in _tables(con, SCHEMA):
-            return ""
-        rows = con.execute(f"select path, sha256, status from {SCHEMA}.files order by path").fetchall()
-    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
+    rows = _read(db, "files", f"select path, sha256, status from {SCHEMA}.files order by path")
+    return hashlib.sha256(json.dumps(rows).encode()).hexdigest() if rows else ""
 
 
 def _keep_first_seen(con: duckdb.DuckDBPyConnection, run: str) -> None:

@@ -147,7 +147,8 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
     def raw(context: AssetExecutionContext, dlt: DagsterDltResource, warehouse: Warehouse):
         db = warehouse.database(spec.id)
         with source_lock(home, spec.id, "ingest"):
-            job = Ingest(spec, db, warehouse.downloads(spec.id), partial(check_host, allow_local=settings.allow_local_urls))
+            check = partial(check_host, allow_local=settings.allow_local_urls)
+            job = Ingest(spec, db, warehouse.downloads(spec.id), check)
             try:
                 plan = job.make_plan()
             except FetchError as err:

@@ -157,6 +157,13 @@ def _personal_data_section(spec: SourceSpec, report: CurationReport | None) -> l
             "(counts only).", table, ner_sentence(spec, report.ner)]
 
 
+def _renamed(report: CurationReport | None) -> list[str]:
+    if report is None or not report.renamed:
+        return []
+    pairs = ", ".join(f"`{old}` → `{new}`" for old, new in sorted(report.renamed.items()))
+    return [f"Columns renamed on the way in, since a leading `_` is kept for the columns this pipeline adds: {pairs}."]
+
+
 def render_card(spec: SourceSpec, shards: ShardSet, stages: Sequence[StageCount], history: Sequence[Version],
                 report: CurationReport | None = None) -> str:
     """The card for the newest version in `history` (oldest first, the version being published last)."""
@@ -183,6 +190,7 @@ def render_card(spec: SourceSpec, shards: ShardSet, stages: Sequence[StageCount]
         f"`{DATA_DIR}/{'<language>/' if shards.per_language else ''}` (zstd, page index, "
         "content-defined chunking); their sha256 checksums are in `croissant.json`.",
         _table(["Column", "Arrow type"], [[f"`{f.name}`", f"`{f.type}`"] for f in shards.schema]),
+        *_renamed(report),
         "## Versions",
         "Each version is a tag (`v1`, `v2`, …) on the Hub, or a folder under `versions/` locally; a new version is "
         "published only when the data changed: its identity is the sha256 of the schema and of every row's "

@@ -270,7 +270,8 @@ class HubTarget:
             except ValueError:
                 rows = 0
             date = fields.get("date", commit.created_at.isoformat())
-            versions.append(Version(name, fields.get("content-sha256", ""), rows, date, oid, fields.get("changelog", "")))
+            versions.append(Version(name, fields.get("content-sha256", ""), rows, date, oid,
+                                    fields.get("changelog", "")))
         return sorted(versions, key=lambda v: v.number)
 
     def repair(self, spec: SourceSpec) -> None:
