@@ -104,10 +104,9 @@ class Ingest:
     def make_plan(self) -> Plan:
         known = known_files(self.db)
         self.plan = plan_files(self.spec, known, self.work, self.check)
-        if not self.plan.listed and not known:
-            where = self.spec.files_location()
+        if not self.plan.listed and not known:  # a remote file is always listed, or its fetch failed
             raise NoFiles(f"{self.spec.origin}: field 'files.glob': {self.spec.files.glob!r} matches no file in "
-                          f"{where}" if not self.spec.files.is_remote else f"{self.spec.origin}: nothing at {where}")
+                          f"{self.spec.files_location()}")
         return self.plan
 
     def source(self) -> DltSource:

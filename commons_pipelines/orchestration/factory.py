@@ -45,7 +45,7 @@ from ..publish.previous import previous_rows
 from ..settings import Settings, pii_key
 from ..spec import SourceSpec
 from ..stats import CurationReport, StageCount
-from ..urls import check_host
+from ..urls import check_host, public_url
 from ..validate.runner import record_verdict, run_suite, unvalidated
 from ..validate.suites import GENERIC, suite, suite_names
 from .resources import Publisher, Warehouse
@@ -178,7 +178,7 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
         with source_lock(home, spec.id, "listing check"):
             run = last_run(warehouse.database(spec.id)) or {}
         empty = run.get("listed", 0) == 0
-        where = spec.files_location() if spec.files else ""
+        where = public_url(spec.files_location()) if spec.files else ""
         return AssetCheckResult(passed=not empty, severity=AssetCheckSeverity.ERROR, metadata={
             "files_listed": run.get("listed", 0),
             **({"problem": f"{spec.origin}: field 'files.glob': {spec.files.glob!r} matched no file in {where}; "
