@@ -108,10 +108,10 @@ def erase(source: str, keys: tuple[str, ...], match: str | None, sha256: str | N
     if len(given) != 1:
         raise click.UsageError("give exactly one of --key, --match, --sha256, --url")
     kind = given[0]
-    value: object = {"key": lambda: dict(k.split("=", 1) for k in keys), "match": lambda: match,
-                     "sha256": lambda: sha256, "url": lambda: url}[kind]()
     if kind == "key" and not all("=" in k for k in keys):
         raise click.UsageError("--key takes COLUMN=VALUE")
+    given_values = {"match": match, "sha256": sha256, "url": url}
+    value = dict(k.split("=", 1) for k in keys) if kind == "key" else given_values[kind]
     specs, broken = scan_catalog(catalog_folder())
     if source not in specs:
         raise click.ClickException(broken.get(source) or f"no source {source!r}; sources: {', '.join(sorted(specs))}")

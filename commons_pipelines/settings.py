@@ -50,11 +50,11 @@ class Settings:
             hub_namespace=env.get("COMMONS_HUB_NAMESPACE") or None,
             timezone=env.get("COMMONS_TIMEZONE", "UTC"),
             max_shard_bytes=int(float(env.get("COMMONS_MAX_SHARD_MB", "500")) * 1_000_000),
-            workers=_positive(env, "COMMONS_WORKERS", os.cpu_count() or 1),
+            workers=_whole(env, "COMMONS_WORKERS", os.cpu_count() or 1, least=1),
             allow_local_urls=allow_local_urls(env),
             data_roots=data_roots(env),
             takedown_dir=Path(env.get("COMMONS_TAKEDOWN_DIR", home / "takedown")).absolute(),
-            retries=_count(env, "COMMONS_RETRIES", 2),
+            retries=_whole(env, "COMMONS_RETRIES", 2, least=0),
             retry_delay=float(env.get("COMMONS_RETRY_DELAY", "10")),
         )
 
@@ -63,21 +63,12 @@ class Settings:
             object.__setattr__(self, "takedown_dir", self.home / "takedown")
 
 
-def _positive(env, name: str, default: int) -> int:
+def _whole(env, name: str, default: int, least: int) -> int:
     value = env.get(name)
     if value is None:
         return default
-    if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"{name}={value!r}: a whole number of processes, 1 or more")
-    return int(value)
-
-
-def _count(env, name: str, default: int) -> int:
-    value = env.get(name)
-    if value is None:
-        return default
-    if not value.isdigit():
-        raise ValueError(f"{name}={value!r}: a whole number, 0 or more")
+    if not value.isdigit() or int(value) < least:
+        raise ValueError(f"{name}={value!r}: a whole number, {least} or more")
     return int(value)
 
 

@@ -155,3 +155,12 @@ def test_erase_on_the_hub_purges_history_only_when_asked(tmp_path, monkeypatch):
                 for path, f in files.items() if not path.startswith(".")]
         assert not any("arnaval" in t or "Cantine et allergies" in t for t in text) and any("SN-2026-001" in t
                                                                                              for t in text)
+
+
+def test_erase_says_how_to_write_a_key():
+    from click.testing import CliRunner
+
+    from commons_pipelines.cli import main
+
+    out = CliRunner().invoke(main, ["erase", "school_notices", "--key", "SN-2025-004", "--reason", "r"])
+    assert out.exit_code == 2 and "--key takes COLUMN=VALUE" in out.output

@@ -91,12 +91,6 @@ class KeyIndex:
             self.runs.append(run)
 
 
-def first_in_batch(keys: np.ndarray) -> np.ndarray:
-    first = np.zeros(len(keys), bool)
-    first[np.unique(keys, return_index=True)[1]] = True
-    return first
-
-
 def _mix(x: np.ndarray) -> np.ndarray:
     """splitmix64's finaliser: spreads every input bit over the 64 output bits."""
     x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)

@@ -1,11 +1,14 @@
 """The uniform step interface: a stream of Arrow record batches in, a stream out, removals counted by reason.
 
 A step subclasses `Step` and implements `process(batch)`, returning the batch to keep; rows it removes go
-through `self.reject(rows, reason)`, which counts them and hands them to the runner's quarantine.
+through `self.reject(rows, reason)`, which counts them and hands them to the runner's quarantine. What else a step
+counts (personal data found, rows erased by reason) goes in `self.found`, which travels back from worker processes
+with the row counts.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 
 import pyarrow as pa
@@ -22,6 +25,7 @@ class Step:
 
     def __init__(self) -> None:
         self.count = StageCount(self.name)
+        self.found: Counter = Counter()
         self._sink: Reject | None = None
 
     def process(self, batch: pa.RecordBatch) -> pa.RecordBatch:
@@ -33,16 +37,18 @@ class Step:
             if self._sink:
                 self._sink(self.name, rows, reason)
 
-    def snapshot(self) -> tuple[StageCount, object]:
+    def snapshot(self) -> tuple[StageCount, Counter]:
         """What this step counted since the last snapshot, then zero: how a worker process hands its counts back."""
         count, self.count = self.count, StageCount(self.name)
-        return count, None
+        found, self.found = self.found, Counter()
+        return count, found
 
-    def absorb(self, count: StageCount, found: object) -> None:
+    def absorb(self, count: StageCount, found: Counter) -> None:
         """Add counts made by a copy of this step in a worker process."""
         self.count.rows_in += count.rows_in
         self.count.rows_out += count.rows_out
         self.count.removed.update(count.removed)
+        self.found.update(found)
 
     def run(self, batches: Iterable[pa.RecordBatch], sink: Reject | None = None) -> Iterator[pa.RecordBatch]:
         self._sink = sink

@@ -125,23 +125,18 @@ class Takedown(Step):
     def __init__(self, entries: list[Entry]) -> None:
         super().__init__()
         self.entries = list(entries)
-        self.erased: Counter[str] = Counter()
 
-    def snapshot(self) -> tuple:
-        count, _ = super().snapshot()
-        erased, self.erased = self.erased, Counter()
-        return count, erased
-
-    def absorb(self, count, found) -> None:
-        super().absorb(count, found)
-        self.erased.update(found)
+    @property
+    def erased(self) -> Counter[str]:
+        """Rows erased, by the reason their entry gives."""
+        return self.found
 
     def process(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         gone = np.zeros(batch.num_rows, bool)
         for entry in self.entries:
             hit = matches(entry, batch) & ~gone
             if hit.any():
-                self.erased[entry.reason] += int(hit.sum())
+                self.found[entry.reason] += int(hit.sum())
                 gone |= hit
         if not gone.any():
             return batch

@@ -33,12 +33,17 @@ class FetchError(RuntimeError):
 
 
 def fetch(url: str, dest: Path, check: Callable[[str], None], etag: str | None = None,
-          last_modified: str | None = None, session: requests.Session | None = None) -> Fetched:
+          last_modified: str | None = None) -> Fetched:
     """GET `url` into `dest`; with `etag` / `last_modified` from the last fetch, a 304 downloads nothing."""
     headers = {"If-None-Match": etag} if etag else {}
     if last_modified:
         headers["If-Modified-Since"] = last_modified
-    http = session or requests.Session()
+    with requests.Session() as http:
+        return _follow(http, url, dest, check, headers, etag, last_modified)
+
+
+def _follow(http: requests.Session, url: str, dest: Path, check: Callable[[str], None], headers: dict,
+            etag: str | None, last_modified: str | None) -> Fetched:
     for _ in range(MAX_REDIRECTS + 1):
         check(url)
         with http.get(url, headers=headers, stream=True, allow_redirects=False, timeout=TIMEOUT) as answer:

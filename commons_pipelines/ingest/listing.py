@@ -11,7 +11,6 @@ and otherwise its bytes are downloaded to a work folder and hashed the same way.
 from __future__ import annotations
 
 import hashlib
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -70,11 +69,6 @@ class Plan:
     read: list[Listed] = field(default_factory=list)  # new files, and files whose bytes changed or failed last time
     checked: list[Listed] = field(default_factory=list)  # listed again with new stat or headers, same bytes
     vanished: list[str] = field(default_factory=list)  # recorded, not listed any more: their rows go
-    known: int = 0  # files recorded before this run
-
-    @property
-    def changes(self) -> bool:
-        return bool(self.read or self.vanished)
 
 
 def sha256_of(path: Path) -> str:
@@ -129,7 +123,7 @@ def plan_files(spec: SourceSpec, known: dict[str, Known], work: Path, check: Cal
                          open_path=got.path)]
     else:
         listed = list(_local(spec))
-    plan = Plan(listed, known=len(known))
+    plan = Plan(listed)
     names = {f.path for f in listed}
     plan.vanished = sorted(p for p in known if p not in names)
     for f in listed:
@@ -145,8 +139,4 @@ def plan_files(spec: SourceSpec, known: dict[str, Known], work: Path, check: Cal
         else:
             plan.read.append(f)
     return plan
-
-
-def clear(work: Path) -> None:
-    shutil.rmtree(work, ignore_errors=True)
 

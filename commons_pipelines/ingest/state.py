@@ -55,7 +55,7 @@ class FileResult:
     renamed: dict[str, str] = field(default_factory=dict)
 
 
-def _tables(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
+def tables(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
     return {r[0] for r in con.execute(
         "select table_name from information_schema.tables where table_schema = ?", [schema]).fetchall()}
 
@@ -65,7 +65,7 @@ def _read(db: Path, table: str, sql: str) -> list[tuple]:
     if not Path(db).exists():
         return []
     with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute(sql).fetchall() if table in _tables(con, SCHEMA) else []
+        return con.execute(sql).fetchall() if table in tables(con, SCHEMA) else []
 
 
 def known_files(db: Path) -> dict[str, Known]:
@@ -95,26 +95,23 @@ def _content_hash(con: duckdb.DuckDBPyConnection) -> str:
     return f"sha256(concat_ws(chr(31), {pairs}))"
 
 
-def _row(f: Listed, run: str | None, status: str, result: FileResult | None, now: datetime, read: bool) -> list:
-    return [f.path, f.url, f.size, f.mtime_ns, f.ctime_ns, f.inode, f.etag, f.last_modified, f.sha256, run, status,
-            result.rows if result else None, result.quarantined if result else None,
-            json.dumps(result.renamed) if result and result.renamed else None, now if read else None, now,
-            code_version("ingest")]
+def _row(f: Listed, run: str, result: FileResult, now: datetime) -> list:
+    return [f.path, f.url, f.size, f.mtime_ns, f.ctime_ns, f.inode, f.etag, f.last_modified, f.sha256, run,
+            "unreadable" if result.unreadable else "ok", result.rows, result.quarantined,
+            json.dumps(result.renamed) if result.renamed else None, now, now, code_version("ingest")]
 
 
-def reconcile(db: Path, plan: Plan, run: str, results: dict[str, FileResult], note: str = "") -> None:
+def reconcile(db: Path, plan: Plan, run: str, results: dict[str, FileResult]) -> None:
     """Record what this ingest listed and read, and make raw.records / raw.quarantine agree with it, atomically."""
     now = datetime.now(timezone.utc)
     with duckdb.connect(str(db)) as con:
         con.execute(DDL)
-        tables = _tables(con, RAW)
+        landed = tables(con, RAW)
         con.execute("begin")
         for f in plan.read:
-            result = results.get(f.path, FileResult())
-            status = "unreadable" if result.unreadable else "ok"
             con.execute(f"delete from {SCHEMA}.files where path = ?", [f.path])
             con.execute(f"insert into {SCHEMA}.files values ({', '.join('?' * 17)})",
-                        _row(f, run, status, result, now, read=True))
+                        _row(f, run, results.get(f.path, FileResult()), now))
         for f in plan.checked:
             con.execute(f"update {SCHEMA}.files set url = ?, size = coalesce(?, size), mtime_ns = ?, ctime_ns = ?, "
                         f"inode = ?, etag = ?, last_modified = ?, checked_at = ? where path = ?",
@@ -123,16 +120,16 @@ def reconcile(db: Path, plan: Plan, run: str, results: dict[str, FileResult], no
             con.execute(f"delete from {SCHEMA}.files where path in (select unnest(?))", [plan.vanished])
         keep = (f"exists (select 1 from {SCHEMA}.files f where f.path = t.{SOURCE_FILE} "
                 f"and f.run = t.{INGEST_RUN}{{extra}})")
-        if RECORDS in tables:
+        if RECORDS in landed:
             con.execute(f"delete from {RAW}.{RECORDS} t where not "
                         + keep.format(extra=" and f.status = 'ok'"))
             _keep_first_seen(con, run)
-        if QUARANTINE in tables:
+        if QUARANTINE in landed:
             con.execute(f"delete from {RAW}.{QUARANTINE} t where not " + keep.format(
                 extra=f" and (f.status = 'ok' or t.reason = '{UNREADABLE}')"))
         con.execute(f"delete from {SCHEMA}.seen where path not in (select path from {SCHEMA}.files)")
-        con.execute(f"insert into {SCHEMA}.runs values (?, ?, ?, ?, ?, ?, ?)",
-                    [run, now, len(plan.listed), len(plan.read), len(plan.checked), len(plan.vanished), note])
+        con.execute(f"insert into {SCHEMA}.runs values (?, ?, ?, ?, ?, ?, '')",
+                    [run, now, len(plan.listed), len(plan.read), len(plan.checked), len(plan.vanished)])
         con.execute("commit")
 
 

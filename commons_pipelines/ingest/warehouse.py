@@ -14,7 +14,7 @@ import pyarrow as pa
 from ..columns import INGEST_RUN
 from ..spec import SourceSpec
 from ..stats import StageCount
-from .state import QUARANTINE, RAW as DATASET, RECORDS
+from .state import QUARANTINE, RAW as DATASET, RECORDS, tables
 
 
 def database(warehouse_dir: Path, source_id: str) -> Path:
@@ -32,8 +32,7 @@ def pipeline(spec: SourceSpec, warehouse_dir: Path, dlt_dir: Path) -> dlt.Pipeli
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return {r[0] for r in con.execute(
-        "select table_name from information_schema.tables where table_schema = ?", [DATASET]).fetchall()}
+    return tables(con, DATASET)
 
 
 def read_records(db: Path, batch_rows: int = 64_000) -> Iterator[pa.RecordBatch]:

@@ -52,10 +52,15 @@ from .resources import Publisher, Warehouse
 
 
 
-def retry(settings: Settings, attempt: int) -> RetryRequested:
+def network_failure(context: AssetExecutionContext, settings: Settings, message: str) -> Exception:
     """Ingest and publish talk to the network: a network failure asks Dagster to run the step again (COMMONS_RETRIES
-    times, COMMONS_RETRY_DELAY seconds later, doubled each time); other failures fail at once."""
-    return RetryRequested(max_retries=settings.retries, seconds_to_wait=settings.retry_delay * 2 ** attempt)
+    times, COMMONS_RETRY_DELAY seconds later, doubled each time), then fails with `message`. Other failures fail at
+    once: retrying them would change nothing."""
+    attempt = context.retry_number
+    if attempt < settings.retries:
+        context.log.warning(message)
+        return RetryRequested(max_retries=settings.retries, seconds_to_wait=settings.retry_delay * 2 ** attempt)
+    return Failure(description=message)
 
 
 def keys(spec: SourceSpec) -> tuple[AssetKey, AssetKey, AssetKey]:
@@ -152,10 +157,7 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
             try:
                 plan = job.make_plan()
             except FetchError as err:
-                if context.retry_number < settings.retries:
-                    context.log.warning(str(err))
-                    raise retry(settings, context.retry_number) from None
-                raise Failure(str(err)) from None
+                raise network_failure(context, settings, str(err)) from None
             except (NoFiles, FileNotFoundError) as err:
                 raise Failure(str(err)) from None
             loaded = []
@@ -241,10 +243,7 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
                                  max_shard_bytes=publisher.max_shard_bytes)
             except HubError as err:
                 message = f"{spec.id}: not published, the current version stays live: {err}"
-                if context.retry_number < settings.retries:
-                    context.log.warning(message)
-                    raise retry(settings, context.retry_number) from None
-                raise Failure(description=message) from None
+                raise network_failure(context, settings, message) from None
         context.log.info(f"{spec.id}: " + (f"published {result.version}" if result.changed
                                             else f"unchanged, {result.version} stays current"))
         return MaterializeResult(metadata={

@@ -12,7 +12,7 @@ import dlt
 from dagster import ConfigurableResource
 
 from ..ingest import warehouse
-from ..publish import HubTarget, LocalTarget, Target
+from ..publish import Target, open_target
 from ..settings import Settings
 from ..spec import SourceSpec
 
@@ -50,9 +50,7 @@ class Publisher(ConfigurableResource):
     max_shard_bytes: int = 500_000_000
 
     def make_target(self) -> Target:
-        if self.target == "hub":
-            return HubTarget(endpoint=self.hf_endpoint, namespace=self.hub_namespace)
-        return LocalTarget(Path(self.publish_dir))
+        return open_target(self.target, self.publish_dir, self.hf_endpoint, self.hub_namespace)
 
 
 def resources(settings: Settings) -> dict:

@@ -7,4 +7,11 @@ from .local import LocalTarget
 from .targets import PublishConflict, Target, Version
 
 __all__ = ["HubError", "HubTarget", "LocalTarget", "PublishConflict", "PublishResult", "Shard", "ShardSet", "Target",
-           "Version", "publish", "read_batches", "write_shards"]
+           "Version", "open_target", "publish", "read_batches", "write_shards"]
+
+
+def open_target(kind: str, publish_dir: str, hf_endpoint: str, hub_namespace: str | None) -> Target:
+    """`local` (a folder, the embedded default) or `hub` (the Hugging Face Hub; the token comes from HF_TOKEN)."""
+    if kind == "hub":
+        return HubTarget(endpoint=hf_endpoint, namespace=hub_namespace)
+    return LocalTarget(publish_dir)

@@ -17,15 +17,9 @@ import pyarrow.parquet as pq
 from ..curate.takedown import load_entries, matches
 from ..settings import Settings
 from ..spec import SourceSpec
-from .hub import HubTarget
+from . import open_target
 from .local import LocalTarget
 from .shards import DATA_DIR
-
-
-def open_target(settings: Settings) -> LocalTarget | HubTarget:
-    if settings.target == "hub":
-        return HubTarget(endpoint=settings.hf_endpoint, namespace=settings.hub_namespace)
-    return LocalTarget(settings.publish_dir)
 
 
 def holds_erased(folder: Path, entries) -> bool:
@@ -39,7 +33,7 @@ def holds_erased(folder: Path, entries) -> bool:
 def purge(spec: SourceSpec, settings: Settings, purge_history: bool = False) -> Iterator[str]:
     """Remove older versions holding erased rows; yields one line per thing done, for the command line."""
     entries = load_entries(settings.takedown_dir, spec.id)
-    target = open_target(settings)
+    target = open_target(settings.target, settings.publish_dir, settings.hf_endpoint, settings.hub_namespace)
     history = target.history(spec)
     if not history:
         yield f"{spec.id}: nothing published yet"

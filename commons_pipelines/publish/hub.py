@@ -186,6 +186,9 @@ class HubTarget:
     def url(self, spec: SourceSpec) -> str:
         return f"{self.endpoint}/datasets/{self.repo_id(spec)}"
 
+    def staging(self, spec: SourceSpec) -> None:
+        return None
+
     # --- calls ---
 
     def _scrub(self, text: str) -> str:

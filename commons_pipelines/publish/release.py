@@ -112,8 +112,7 @@ def publish(
     """
     sizes = dict(max_shard_bytes=max_shard_bytes, row_group_bytes=row_group_bytes)
     target.repair(spec)
-    where = target.staging(spec) if hasattr(target, "staging") else None
-    with tempfile.TemporaryDirectory(prefix=f".publish-{spec.id}-", dir=where) as tmp:
+    with tempfile.TemporaryDirectory(prefix=f".publish-{spec.id}-", dir=target.staging(spec)) as tmp:
         staged = Path(tmp) / "dataset"
         schema, batches = read_batches(curated_files, batch_rows)
         if per_language(spec, schema):

@@ -93,7 +93,8 @@ class ShardSet:
 
     @property
     def content_sha256(self) -> str:
-        """The data's identity: sha256 over the shards' sha256s in path order (the card and croissant do not count)."""
+        """sha256 over the shard files' sha256s in path order: the bytes written (a version's identity is its rows,
+        release.identity)."""
         digest = hashlib.sha256()
         for shard in sorted(self.shards, key=lambda s: s.path):
             digest.update(f"{shard.sha256}\n".encode())

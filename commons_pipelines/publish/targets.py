@@ -46,6 +46,9 @@ class Target(Protocol):
     def url(self, spec: SourceSpec) -> str | None:
         """The dataset's public web page, if it has one."""
 
+    def staging(self, spec: SourceSpec) -> Path | None:
+        """Where publish writes a version before committing it (None: a system temporary folder)."""
+
     def repair(self, spec: SourceSpec) -> None:
         """Finish what a crashed publish left: the newest complete version made live (local `current`, Hub tag),
         temporary files removed. Idempotent; called before every publish."""

@@ -64,7 +64,6 @@ class Pii(Step):
             raise ValueError(f"PII policy 'pseudonymize' for dataset {dataset!r} needs a secret key: "
                              "set COMMONS_PII_KEY")
         self._key = key
-        self._counts: Counter[tuple[str, str, str]] = Counter()
         self._checked = False
 
     def policy(self, column: str, type: str) -> str:
@@ -74,17 +73,8 @@ class Pii(Step):
         msg = "\x1f".join((self.dataset, type, canon)).encode()
         return f"[{type}:{hmac.new(self._key, msg, hashlib.sha256).hexdigest()[:12]}]"
 
-    def snapshot(self) -> tuple:
-        count, _ = super().snapshot()
-        found, self._counts = self._counts, Counter()
-        return count, found
-
-    def absorb(self, count, found) -> None:
-        super().absorb(count, found)
-        self._counts.update(found)
-
     def report(self) -> list[PiiCount]:
-        return [PiiCount(t, c, p, n) for (t, c, p), n in sorted(self._counts.items())]
+        return [PiiCount(t, c, p, n) for (t, c, p), n in sorted(self.found.items())]
 
     def _check_columns(self, schema: pa.Schema) -> None:
         missing = [c for c in self.config.columns if c not in schema.names]
@@ -97,7 +87,7 @@ class Pii(Step):
         if not self._checked:
             self._check_columns(batch.schema)
         reasons: dict[int, str] = {}
-        out = self._treat(batch, reasons, self._counts)
+        out = self._treat(batch, reasons, self.found)
         if not reasons:
             return out
         dropped = np.zeros(batch.num_rows, dtype=bool)
