@@ -39,7 +39,8 @@ def specs(work: Path, copies: int) -> dict:
     for k in range(copies):
         (folder / f"CIS_bdpm_{k:03d}.txt").write_bytes(b"".join(b"%03d" % k + line for line in lines))
     base = {"licence": "etalab-2.0", "description": "Benchmark input.", "kind": "files",
-            "publish": {"repo_id": "bench/dataset"}}
+            "publish": {"repo_id": "bench/dataset"},
+            "attribution": {"creator": "benchmark", "citation": "Benchmark input copied from ../shared/data."}}
     return {
         "bdpm": parse_spec({**base, "id": "bdpm", "title": "French medicines", "languages": ["fr"], "domain": "health",
                             "files": {"path": str(folder), "glob": "*.txt", "format": "tsv",
@@ -55,7 +56,7 @@ def specs(work: Path, copies: int) -> dict:
 
 def stage(name: str, work: str, copies: int, source: str, queue) -> None:
     from commons_pipelines.curate.runner import curate, load_curated
-    from commons_pipelines.ingest.files import Ingest
+    from commons_pipelines.ingest.runner import Ingest
     from commons_pipelines.ingest.warehouse import ingest_count, pipeline, read_records
     from commons_pipelines.publish import LocalTarget, publish
     from commons_pipelines.settings import Settings

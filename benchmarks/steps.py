@@ -81,6 +81,7 @@ def main() -> None:
                        "licence": "CC-BY-4.0", "languages": ["en", "es", "fr"], "domain": "general", "kind": "files",
                        "files": {"path": ".", "format": "jsonl"}, "text_columns": ["text"],
                        "publish": {"repo_id": "bench/steps"},
+                       "attribution": {"creator": "benchmark", "citation": "Text from ../shared/data."},
                        "pii": {"policy": "pseudonymize", "ner": "off"},  # NER speed: results/pii_ner.md
                        "dedup": {"columns": ["text"]},
                        "quality": {"min_words": 3, "max_words": 100_000, "max_symbol_ratio": 0.1,

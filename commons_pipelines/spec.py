@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import json
 import os
 import re
 from enum import Enum
@@ -11,7 +12,8 @@ from typing import Annotated, Any, Literal
 
 import langcodes
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator,
+                      model_validator)
 
 from .licences import OPEN_LICENCES
 from .settings import allow_local_urls, data_roots
@@ -70,10 +72,26 @@ class CsvOptions(Strict):
         return self
 
 
+def _http_url(value: str) -> str:
+    if scheme(value) not in SCHEMES:
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    url_host(value)
+    return value
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+EnvName = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$", description="the name of an environment variable")]
+RecordPath = Annotated[str, Field(pattern=r"^[^.\s]+(\.[^.\s]+)*$", description="dotted keys to the records: "
+                                                                                   "'value', 'data.items'")]
+
+
 class FilesConfig(Strict):
+    kind: Literal["files"] = "files"
     path: str = Field(description="a local folder or file, or an http(s) URL; relative paths start at the YAML's folder")
     glob: str = Field("*", min_length=1)
-    format: Literal["csv", "tsv", "jsonl", "parquet"]
+    format: Literal["csv", "tsv", "jsonl", "json", "parquet"]
+    record_path: RecordPath | None = Field(None, description="json: where the array of records is in the document; "
+                                                             "default the document itself")
     compression: Literal["auto", "none", "gzip", "zstd"] = "auto"
     csv: CsvOptions = CsvOptions()
 
@@ -101,7 +119,159 @@ class FilesConfig(Strict):
     def _remote_is_one_file(self) -> FilesConfig:
         if self.is_remote and self.glob != "*":
             raise ValueError("http(s) has no file listing: give one file's URL in 'path' and no 'glob'")
+        if self.record_path and self.format != "json":
+            raise ValueError("'record_path' is for format 'json'")
         return self
+
+
+class Auth(Strict):
+    """Credentials are never in the YAML: it names the environment variables that hold them."""
+    type: Literal["bearer", "api_key", "http_basic"]
+    token_env: EnvName | None = Field(None, description="bearer: the token; api_key: the key")
+    name: str = Field("Authorization", description="api_key: the header or query parameter")
+    location: Literal["header", "query"] = "header"
+    username_env: EnvName | None = None
+    password_env: EnvName | None = None
+
+    @model_validator(mode="after")
+    def _names(self) -> Auth:
+        need = {"bearer": ["token_env"], "api_key": ["token_env"], "http_basic": ["username_env", "password_env"]}
+        missing = [n for n in need[self.type] if getattr(self, n) is None]
+        if missing:
+            raise ValueError(f"auth type {self.type!r} needs {', '.join(missing)}")
+        return self
+
+
+class Incremental(Strict):
+    """Only records past the last cursor value are asked for; the value is kept with the landed records."""
+    cursor_path: RecordPath = Field(description="the field of each record that grows (a date, an id)")
+    start_param: str = Field(description="the query parameter that is given the last value")
+    initial_value: str | int | None = Field(None, description="the value of the first run")
+
+
+PAGINATORS = ("auto", "single_page", "json_link", "header_link", "page_number", "offset", "cursor")
+
+
+class Endpoint(Strict):
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
+    path: str = Field(description="relative to base_url")
+    params: dict[str, str | int | float | bool] = {}
+    record_path: RecordPath | None = Field(None, description="where the records are in each response (dlt's "
+                                                             "data_selector); default: found by dlt")
+    paginator: str | dict[str, Any] = Field("auto", description="dlt's paginator: a type name or {type: ..., ...}")
+    incremental: Incremental | None = None
+
+    @field_validator("paginator")
+    @classmethod
+    def _paginator(cls, value: str | dict) -> str | dict:
+        name = value if isinstance(value, str) else value.get("type")
+        if name not in PAGINATORS:
+            raise ValueError(f"unknown paginator {name!r}; allowed: {', '.join(PAGINATORS)}")
+        return value
+
+
+class RestApiConfig(Strict):
+    """A REST API read with dlt's declarative REST source: one unit per resource."""
+    kind: Literal["rest_api"] = "rest_api"
+    base_url: HttpUrl
+    headers: dict[str, str] = {}
+    auth: Auth | None = None
+    resources: list[Endpoint] = Field(min_length=1)
+    max_pages: int | None = Field(None, ge=1, description="a bound on the pages read per resource")
+
+    @model_validator(mode="after")
+    def _unique(self) -> RestApiConfig:
+        names = [r.name for r in self.resources]
+        if len(set(names)) != len(names):
+            raise ValueError("two resources have the same name")
+        return self
+
+
+class SqlIncremental(Strict):
+    cursor: str = Field(description="a column that grows (updated_at, id)")
+    initial_value: str | int | None = None
+
+
+class SqlConfig(Strict):
+    """Any database SQLAlchemy reaches, read with dlt's sql_database: tables, or one query."""
+    kind: Literal["sql"] = "sql"
+    url: str | None = Field(None, description="a SQLAlchemy URL without a password (sqlite:///relative/file.db)")
+    url_env: EnvName | None = Field(None, description="the environment variable holding the URL with credentials")
+    db_schema: str | None = Field(None, alias="schema")
+    tables: list[str] = []
+    query: str | None = Field(None, description="one SELECT, landed as the unit 'query'")
+    incremental: SqlIncremental | None = None
+    chunk_size: int = Field(50_000, ge=1)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> SqlConfig:
+        if (self.url is None) == (self.url_env is None):
+            raise ValueError("give exactly one of 'url' and 'url_env'")
+        if bool(self.tables) == (self.query is not None):
+            raise ValueError("give exactly one of 'tables' and 'query'")
+        if self.url and re.match(r"^[^:/]+(\+[^:/]+)?://[^/@]*:[^/@]*@", self.url):
+            raise ValueError("the URL holds a password: put the whole URL in an environment variable and name it "
+                             "in 'url_env'")
+        return self
+
+
+class PortalResources(Strict):
+    """The resource files of matching datasets, read with the `files` readers."""
+    formats: list[str] = Field(min_length=1, description="resource formats as the portal writes them: CSV, JSON ...")
+    format: Literal["csv", "tsv", "jsonl", "json", "parquet"]
+    record_path: RecordPath | None = None
+    csv: CsvOptions = CsvOptions()
+    max_files: int = Field(50, ge=1)
+
+
+class PortalConfig(Strict):
+    url: HttpUrl = Field(description="the portal's address, e.g. https://www.data.gouv.fr")
+    query: str | None = Field(None, description="full-text search")
+    organizations: list[str] = []
+    tags: list[str] = []
+    licences: list[str] = Field([], description="portal licence ids accepted; default: every one that maps to an "
+                                                "open licence. Datasets under another licence are skipped and counted")
+    page_size: int = Field(100, ge=1, le=1000)
+    max_datasets: int | None = Field(None, ge=1)
+    datasets: bool = Field(True, description="land each dataset's metadata as a record")
+    resources: PortalResources | None = None
+
+    @model_validator(mode="after")
+    def _something(self):
+        if not self.datasets and self.resources is None:
+            raise ValueError("nothing to land: set 'datasets: true' or 'resources'")
+        return self
+
+
+class CkanConfig(PortalConfig):
+    kind: Literal["ckan"] = "ckan"
+    fq: str | None = Field(None, description="a Solr filter query for package_search")
+
+
+class UdataConfig(PortalConfig):
+    kind: Literal["udata"] = "udata"
+
+
+class HfDatasetConfig(Strict):
+    """The Parquet files of a dataset repository on the Hub."""
+    kind: Literal["hf_dataset"] = "hf_dataset"
+    repo_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")]
+    revision: str = "main"
+    config: str | None = Field(None, description="default: every config")
+    split: str | None = Field(None, description="default: every split")
+    endpoint: HttpUrl | None = Field(None, description="default: HF_ENDPOINT, else https://huggingface.co")
+
+
+KindConfig = Annotated[FilesConfig | RestApiConfig | SqlConfig | CkanConfig | UdataConfig | HfDatasetConfig,
+                       Field(discriminator="kind")]
+KINDS = ("files", "rest_api", "sql", "ckan", "udata", "hf_dataset")
+
+
+class Attribution(Strict):
+    """Who made the data and how to cite it: on the card and in croissant.json (CC-BY and the like require it)."""
+    creator: str | list[str] = Field(description="the organisation or people who made the data")
+    citation: str = Field(min_length=10, description="how to cite the data")
+    url: HttpUrl | None = None
 
 
 class Expectation(Strict):
@@ -193,8 +363,11 @@ class SourceSpec(Strict):
     licence: str
     languages: list[str] = Field(min_length=1)
     domain: Domain
-    kind: Literal["files"]
-    files: FilesConfig | None = None
+    kind: Literal[KINDS]
+    config: KindConfig = Field(description="the block named after the kind (`files:`, `rest_api:` ...)")
+    attribution: Attribution | None = None
+    where: str | None = Field(None, description="a DuckDB SQL predicate on the landed records: only rows where it "
+                                                "holds go on (e.g. `license = 'CC BY'`); the others are counted")
     text_columns: list[str] = []
     primary_key: list[str] = []
     expectations: list[Expectation] = []
@@ -249,11 +422,46 @@ class SourceSpec(Strict):
             raise ValueError("pii.ner 'required' needs text_columns: names and addresses are looked for there")
         return self
 
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_block(cls, data: Any) -> Any:
+        """`kind: x` and its block `x: {...}` become the discriminated `config`."""
+        if not isinstance(data, dict) or "config" in data:
+            return data
+        kind = data.get("kind")
+        if kind not in KINDS:
+            return data
+        if not isinstance(data.get(kind), dict):
+            raise ValueError(f"kind {kind!r} needs a '{kind}:' block with its settings")
+        data = dict(data)
+        data["config"] = {**data.pop(kind), "kind": kind}
+        return data
+
     @model_validator(mode="after")
-    def _kind_settings(self) -> SourceSpec:
-        if getattr(self, self.kind) is None:
-            raise ValueError(f"kind {self.kind!r} needs a '{self.kind}:' block with its settings")
+    def _attributed(self) -> SourceSpec:
+        if OPEN_LICENCES[self.licence].attribution and self.attribution is None:
+            raise ValueError(f"{self.licence} requires attribution: add 'attribution: {{creator: ..., citation: ...}}'")
         return self
+
+    @field_validator("where")
+    @classmethod
+    def _predicate(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_predicate(value)
+        return value
+
+    @property
+    def files(self) -> FilesConfig | None:
+        return self.config if isinstance(self.config, FilesConfig) else None
+
+    @property
+    def needs_network(self) -> bool:
+        """Whether ingest reaches another machine (offline runs skip these sources)."""
+        if isinstance(self.config, FilesConfig):
+            return self.config.is_remote
+        if isinstance(self.config, SqlConfig):
+            return not (self.config.url or "").startswith("sqlite")
+        return True
 
     @property
     def root(self) -> Path:
@@ -268,7 +476,21 @@ class SourceSpec(Strict):
 
 
 def _field_path(loc: tuple) -> str:
+    if len(loc) >= 2 and loc[0] == "config":  # config.<kind>.field is written <kind>.field in the YAML
+        loc = loc[1:]
     return ".".join(str(p) for p in loc if not str(p).startswith("function-")) or "(top level)"
+
+
+def check_predicate(text: str) -> None:
+    """A `where:` predicate must parse as one DuckDB expression (it is also run without file or network access)."""
+    import duckdb
+
+    if ";" in text:
+        raise ValueError("a 'where' predicate is one expression, without ';'")
+    with duckdb.connect() as con:
+        parsed = json.loads(con.execute("select json_serialize_sql(?)", [f"select 1 from t where ({text})"]).fetchone()[0])
+    if parsed.get("error") or len(parsed.get("statements", [])) != 1:
+        raise ValueError(f"not a DuckDB SQL predicate: {parsed.get('error_message', 'more than one statement')}")
 
 
 def allowed_roots(origin: Path | str) -> tuple[Path, ...]:

@@ -30,6 +30,7 @@ def base_spec(source_id: str, **overrides) -> dict:
         "id": source_id, "title": f"Test source {source_id}", "description": "A source written by a test.",
         "licence": "CC0-1.0", "languages": ["en"], "domain": "education", "kind": "files",
         "publish": {"repo_id": f"tester/{source_id.replace('_', '-')}"},
+        "attribution": {"creator": "The test authors", "citation": f"The test authors, {source_id}, a test source."},
     }
     spec.update(overrides)
     return spec

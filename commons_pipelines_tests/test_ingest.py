@@ -10,7 +10,7 @@ import pytest
 import pyarrow as pa
 import pyarrow.parquet  # noqa: F401  (pa.parquet)
 
-from commons_pipelines.ingest.files import Ingest
+from commons_pipelines.ingest.runner import Ingest
 from commons_pipelines.ingest.readers import Quarantined, open_stream, read_file
 from commons_pipelines.ingest.warehouse import ingest_count, pipeline, quarantine_counts, read_records
 from commons_pipelines.spec import FilesConfig

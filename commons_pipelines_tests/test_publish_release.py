@@ -31,6 +31,7 @@ def make_spec(**changes) -> SourceSpec:
         description="Catalogue of open textbooks: titles, authors, descriptions, subjects and formats.",
         homepage="https://open.umn.edu/opentextbooks", licence="CC-BY-4.0", languages=["en"], domain="education",
         kind="files", files={"path": "data/OTL.csv", "format": "csv"}, publish={"repo_id": "commons/open_textbook_library"},
+        attribution={"creator": "Open Textbook Library", "citation": "Open Textbook Library, Center for Open Education, University of Minnesota."},
     )
     return SourceSpec.model_validate(fields | changes)
 

@@ -9,7 +9,7 @@ from functools import partial
 import duckdb
 import pytest
 
-from commons_pipelines.ingest.files import Ingest, NoFiles
+from commons_pipelines.ingest.runner import Ingest, NoFiles
 from commons_pipelines.ingest.state import known_files, last_run
 from commons_pipelines.ingest.warehouse import ingest_count, pipeline, quarantine_counts, read_records
 

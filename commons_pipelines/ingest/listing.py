@@ -37,6 +37,8 @@ class Listed:
     last_modified: str | None = None
     sha256: str | None = None
     open_path: Path | None = None
+    append: bool = False  # incremental: the read brings only new records, the unit's earlier rows stay
+    cursor: str | None = None  # incremental: the last cursor value recorded, where this read starts
 
 
 @dataclass
@@ -52,6 +54,7 @@ class Known:
     sha256: str | None
     status: str
     code: str | None = None  # the ingest code version that read it
+    cursor: str | None = None  # an incremental unit's last cursor value
 
     @property
     def current(self) -> bool:

@@ -1,4 +1,4 @@
-"""Parse one file into Arrow record batches (CSV, TSV, Parquet) or lists of dicts (JSONL); what cannot be parsed
+"""Parse one file into Arrow record batches (CSV, TSV, Parquet) or lists of dicts (JSONL, JSON); what cannot be parsed
 comes out as quarantine entries, never as an exception.
 
 Plain functions over a binary stream, so they are tested without dlt. CSV is read with every column as text: the raw
@@ -10,7 +10,8 @@ named the first time the file shows it (the keys new in a record are named sourc
 ones) and keeps that name for the rest of the file, so two keys that fold to one name get 'name_2'. Keys inside JSON
 values stay as they are (the value lands as JSON).
 
-A record is a CSV record (a blank line is none), a non-blank JSONL line or a Parquet row. Unless the last item is an
+A record is a CSV record (a blank line is none), a non-blank JSONL line, an item of a JSON document's record array
+("record N"; `records` reads API pages the same way) or a Parquet row. Unless the last item is an
 `unreadable_file` entry, every record comes out once: as a row or as one `Quarantined` entry, whose `position` is
 "line N" (where the record starts) or, for Parquet, "row N"; an `unreadable_file` entry has the line or the Parquet
 "row group N" reached. All count from 1. Reasons:
@@ -158,6 +159,8 @@ def read_file(stream: BinaryIO, name: str, cfg: FilesConfig, notes: dict | None 
         _check_text(buffered, cfg)
         if cfg.format == "jsonl":
             yield from read_jsonl(buffered, name, renamed, at)
+        elif cfg.format == "json":
+            yield from read_json(buffered, name, cfg.record_path, renamed, at)
         else:
             yield from read_csv(buffered, name, cfg, renamed, at)
     except Exception as err:  # noqa: BLE001 - whatever the bytes do, the caller gets one entry, not a traceback
@@ -209,7 +212,7 @@ def _check_text(buffered: io.BufferedReader, cfg: FilesConfig) -> None:
     control bytes such as NUL, which text does not use; random or compressed bytes have 1 in 10, UTF-16 text 1 in 2.
     A stray NUL in a text file is left to the record that holds it."""
     head = buffered.head
-    if cfg.format != "jsonl" and _wide(cfg.csv.encoding):
+    if cfg.format not in ("jsonl", "json") and _wide(cfg.csv.encoding):
         return
     controls = len(head.translate(None, _TEXT_BYTES))
     if controls > max(len(head) // BINARY_SHARE, 3):
@@ -500,6 +503,68 @@ def read_jsonl(buffered: io.BufferedReader, name: str, renamed: dict, at: _Posit
             rows, size = [], 0
     if rows:
         yield rows
+
+
+MAX_DOCUMENT = 1 << 30
+
+
+def select(value, path: str | None, name: str = "the document"):
+    """The value at a dotted record path ("value", "data.items"); Unreadable when it is not there."""
+    for i, key in enumerate(path.split(".") if path else ()):
+        if not isinstance(value, dict) or key not in value:
+            got = type(value).__name__ if not isinstance(value, dict) else f"keys {', '.join(list(value)[:8])}"
+            raise Unreadable(f"record path {path!r}: {name} has no {'.'.join(path.split('.')[:i + 1])!r} ({got})")
+        value = value[key]
+    return value
+
+
+def records(values, name: str, renamed: dict, first: int = 1, what: str = "record") -> Iterator[Item]:
+    """Records already parsed from JSON (a document's array, an API's page) as rows and quarantine entries, with the
+    same rules as JSONL lines: objects only, warehouse key names, nothing the warehouse cannot hold."""
+    keys = _Keys(renamed)
+    rows: list[dict] = []
+    for number, value in enumerate(values, first):
+        if type(value) is not dict:
+            problem = ("not_an_object", f"a JSON {type(value).__name__}")
+        elif found := _problem(value):
+            problem = found
+        elif (row := keys.row(value)) is None:
+            problem = ("too_many_columns", f"more than {MAX_COLUMNS} distinct keys")
+        else:
+            rows.append(row)
+            if len(rows) >= JSONL_BATCH_ROWS:
+                yield rows
+                rows = []
+            continue
+        yield Quarantined(name, f"{what} {number}", *problem, json.dumps(value, default=str)[:RAW_CHARS])
+    if rows:
+        yield rows
+
+
+def read_json(buffered: io.BufferedReader, name: str, record_path: str | None, renamed: dict,
+              at: _Position) -> Iterator[Item]:
+    """A JSON document: the array at `record_path` (or the document itself) holds the records; an object there is
+    one record."""
+    data = buffered.read(MAX_DOCUMENT + 1)
+    if len(data) > MAX_DOCUMENT:
+        raise Unreadable(f"a JSON document larger than {MAX_DOCUMENT >> 20} MiB: write it as JSON lines")
+    value = _parse_document(data.removeprefix(_BOM))
+    found = select(value, record_path)
+    at.where = lambda: f"record path {record_path or '(document)'}"
+    yield from records(found if isinstance(found, list) else [found], name, renamed)
+
+
+def _parse_document(data: bytes):
+    try:
+        return _decode(data.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise Unreadable(f"not UTF-8: {err.reason} at byte {err.start}", f"byte {err.start}") from None
+    except json.JSONDecodeError as err:
+        raise Unreadable(f"not JSON: {err.msg}", f"line {err.lineno} column {err.colno}") from None
+    except RecursionError:
+        raise Unreadable(f"more than {MAX_DEPTH} levels of objects and arrays") from None
+    except (_NotJson, ValueError) as err:
+        raise Unreadable(f"not JSON: {err}") from None
 
 
 # Parquet

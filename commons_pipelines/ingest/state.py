@@ -40,6 +40,7 @@ create table if not exists {SCHEMA}.files (
     etag varchar, last_modified varchar, sha256 varchar, run varchar, status varchar,
     rows bigint, quarantined bigint, renamed varchar, read_at timestamptz, checked_at timestamptz, code varchar);
 alter table {SCHEMA}.files add column if not exists code varchar;
+alter table {SCHEMA}.files add column if not exists cursor varchar;
 create table if not exists {SCHEMA}.seen (path varchar, sha256 varchar, first_seen timestamptz);
 create table if not exists {SCHEMA}.runs (
     run varchar, started timestamptz, listed bigint, read bigint, checked bigint, vanished bigint, note varchar);
@@ -53,6 +54,8 @@ class FileResult:
     quarantined: int = 0
     unreadable: bool = False
     renamed: dict[str, str] = field(default_factory=dict)
+    sha256: str | None = None  # of what was read, for a unit whose listing gave no digest
+    cursor: str | None = None  # an incremental unit's last cursor value after this read
 
 
 def tables(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
@@ -70,7 +73,7 @@ def _read(db: Path, table: str, sql: str) -> list[tuple]:
 
 def known_files(db: Path) -> dict[str, Known]:
     rows = _read(db, "files", f"select path, size, mtime_ns, ctime_ns, inode, etag, last_modified, sha256, status, "
-                              f"code from {SCHEMA}.files")
+                              f"code, cursor from {SCHEMA}.files")
     return {r[0]: Known(*r) for r in rows}
 
 
@@ -96,21 +99,41 @@ def _content_hash(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def _row(f: Listed, run: str, result: FileResult, now: datetime) -> list:
-    return [f.path, f.url, f.size, f.mtime_ns, f.ctime_ns, f.inode, f.etag, f.last_modified, f.sha256, run,
-            "unreadable" if result.unreadable else "ok", result.rows, result.quarantined,
-            json.dumps(result.renamed) if result.renamed else None, now, now, code_version("ingest")]
+    return [f.path, f.url, f.size, f.mtime_ns, f.ctime_ns, f.inode, f.etag, f.last_modified, f.sha256 or result.sha256,
+            run, "unreadable" if result.unreadable else "ok", result.rows, result.quarantined,
+            json.dumps(result.renamed) if result.renamed else None, now, now, code_version("ingest"),
+            result.cursor if result.cursor is not None else f.cursor]
 
 
-def reconcile(db: Path, plan: Plan, run: str, results: dict[str, FileResult]) -> None:
-    """Record what this ingest listed and read, and make raw.records / raw.quarantine agree with it, atomically."""
+def _append(con: duckdb.DuckDBPyConnection, f: Listed, run: str, key: list[str]) -> None:
+    """An incremental unit's earlier rows stay, but for those the new read sends again (same primary key): the
+    earlier rows join this run, so that the rule "a unit's rows are its recorded run's" keeps them."""
+    before = con.execute(f"select run from {SCHEMA}.files where path = ? and status = 'ok'", [f.path]).fetchone()
+    if not before:
+        return
+    columns = {r[0] for r in con.execute(f"describe {RAW}.{RECORDS}").fetchall()}
+    if key and set(key) <= columns:
+        cols = ", ".join(f'"{c}"' for c in key)
+        con.execute(f"delete from {RAW}.{RECORDS} where {SOURCE_FILE} = ? and {INGEST_RUN} = ? and ({cols}) in "
+                    f"(select ({cols}) from {RAW}.{RECORDS} where {SOURCE_FILE} = ? and {INGEST_RUN} = ?)",
+                    [f.path, before[0], f.path, run])
+    con.execute(f"update {RAW}.{RECORDS} set {INGEST_RUN} = ? where {SOURCE_FILE} = ? and {INGEST_RUN} = ?",
+                [run, f.path, before[0]])
+
+
+def reconcile(db: Path, plan: Plan, run: str, results: dict[str, FileResult], key: list[str] = ()) -> None:
+    """Record what this ingest listed and read, and make raw.records / raw.quarantine agree with it, atomically.
+    `key` is the source's primary key: a record an incremental unit sends again replaces its earlier copy."""
     now = datetime.now(timezone.utc)
     with duckdb.connect(str(db)) as con:
         con.execute(DDL)
         landed = tables(con, RAW)
         con.execute("begin")
         for f in plan.read:
+            if f.append and RECORDS in landed and not results.get(f.path, FileResult()).unreadable:
+                _append(con, f, run, list(key))
             con.execute(f"delete from {SCHEMA}.files where path = ?", [f.path])
-            con.execute(f"insert into {SCHEMA}.files values ({', '.join('?' * 17)})",
+            con.execute(f"insert into {SCHEMA}.files values ({', '.join('?' * 18)})",
                         _row(f, run, results.get(f.path, FileResult()), now))
         for f in plan.checked:
             con.execute(f"update {SCHEMA}.files set url = ?, size = coalesce(?, size), mtime_ns = ?, ctime_ns = ?, "

@@ -35,16 +35,41 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     return tables(con, DATASET)
 
 
-def read_records(db: Path, batch_rows: int = 64_000) -> Iterator[pa.RecordBatch]:
-    """What landed, in file order then row order, without dlt's and the ingest run's bookkeeping columns."""
-    with duckdb.connect(str(db), read_only=True) as con:
+WHERE = "where"  # the reason counted for rows the source's `where:` predicate leaves out
+
+
+class WhereError(ValueError):
+    """A `where:` predicate that DuckDB cannot run on the landed records (an unknown column, a type mismatch)."""
+
+
+def _connect(db: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(db), read_only=True)
+    con.execute("set enable_external_access = false")  # a `where:` predicate reads no file and no URL
+    return con
+
+
+def _filtered(con: duckdb.DuckDBPyConnection, where: str | None) -> str:
+    if not where:
+        return ""
+    try:
+        con.execute(f"select count(*) from {DATASET}.{RECORDS} where ({where}) limit 0")
+    except duckdb.Error as err:
+        raise WhereError(f"field 'where': {where!r} cannot be applied to the landed records: "
+                         f"{str(err).splitlines()[0]}") from None
+    return f" where coalesce(({where}), false)"
+
+
+def read_records(db: Path, batch_rows: int = 64_000, where: str | None = None) -> Iterator[pa.RecordBatch]:
+    """What landed (and passes `where`), in file order then row order, without dlt's and the ingest run's
+    bookkeeping columns."""
+    with _connect(db) as con:
         if RECORDS not in _tables(con):
             return
         cols = [r[0] for r in con.execute(f"describe {DATASET}.{RECORDS}").fetchall()
                 if not r[0].startswith("_dlt_") and r[0] != INGEST_RUN]
         select = ", ".join(f'"{c}"' for c in cols)
-        reader = con.sql(f"select {select} from {DATASET}.{RECORDS} order by _source_file, rowid") \
-                    .to_arrow_reader(batch_rows)
+        reader = con.sql(f"select {select} from {DATASET}.{RECORDS}{_filtered(con, where)} "
+                         f"order by _source_file, rowid").to_arrow_reader(batch_rows)
         yield from reader
 
 
@@ -55,9 +80,16 @@ def quarantine_counts(db: Path) -> Counter[str]:
         return Counter(dict(con.execute(f"select reason, count(*) from {DATASET}.{QUARANTINE} group by 1").fetchall()))
 
 
-def ingest_count(db: Path) -> StageCount:
-    """Rows that landed and records quarantined by reason, over everything the warehouse holds for a source."""
+def ingest_count(db: Path, where: str | None = None) -> StageCount:
+    """Rows that landed and records quarantined by reason, over everything the warehouse holds for a source; with
+    a `where:` predicate, the rows it leaves out count as removed for the reason 'where'."""
     removed = quarantine_counts(db)
-    with duckdb.connect(str(db), read_only=True) as con:
-        landed = con.execute(f"select count(*) from {DATASET}.{RECORDS}").fetchone()[0] if RECORDS in _tables(con) else 0
-    return StageCount("ingest", landed + sum(removed.values()), landed, removed)
+    quarantined = sum(removed.values())
+    with _connect(db) as con:
+        if RECORDS not in _tables(con):
+            return StageCount("ingest", quarantined, 0, removed)
+        landed = con.execute(f"select count(*) from {DATASET}.{RECORDS}").fetchone()[0]
+        kept = con.execute(f"select count(*) from {DATASET}.{RECORDS}{_filtered(con, where)}").fetchone()[0]
+    if kept < landed:
+        removed[WHERE] = landed - kept
+    return StageCount("ingest", landed + quarantined, kept, removed)

@@ -35,17 +35,17 @@ from ..code import code_version
 from ..columns import ROW_SHA256
 from ..curate.runner import Curated, curate, load_curated
 from ..curate.takedown import load_entries
-from ..ingest.files import Ingest, NoFiles, files_source
+from ..ingest.runner import Ingest, NoFiles, empty_listing, records_source
 from ..ingest.http import FetchError
 from ..ingest.state import data_version, last_run, renamed_columns
-from ..ingest.warehouse import ingest_count, read_records
+from ..ingest.warehouse import WhereError, ingest_count, read_records
 from ..locks import source_lock
 from ..publish import HubError, publish
 from ..publish.previous import previous_rows
 from ..settings import Settings, pii_key
 from ..spec import SourceSpec
 from ..stats import CurationReport, StageCount
-from ..urls import check_host, public_url
+from ..urls import check_host
 from ..validate.runner import record_verdict, run_suite, unvalidated
 from ..validate.suites import GENERIC, suite, suite_names
 from .resources import Publisher, Warehouse
@@ -131,7 +131,7 @@ class _Translator(DagsterDltTranslator):
         return super().get_asset_spec(data).replace_attributes(
             key=keys(self.spec)[0], deps=[], group_name=self.spec.id, tags=_tags(self.spec),
             description=f"{self.spec.title}: records as landed by dlt in the DuckDB warehouse "
-                        f"(kind `{self.spec.kind}`), exactly those of the files listed now; unparseable records "
+                        f"(kind `{self.spec.kind}`), exactly those of the units listed now; unparseable records "
                         "go to the `quarantine` table.")
 
 
@@ -147,7 +147,7 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
                         curated_dir=str(settings.curated_dir))
     home = settings.home
 
-    @dlt_assets(dlt_source=files_source(spec), dlt_pipeline=default.pipeline(spec), name=f"ingest_{spec.id}",
+    @dlt_assets(dlt_source=records_source(spec), dlt_pipeline=default.pipeline(spec), name=f"ingest_{spec.id}",
                 dagster_dlt_translator=_Translator(spec), pool=warehouse_pool(spec))
     def raw(context: AssetExecutionContext, dlt: DagsterDltResource, warehouse: Warehouse):
         db = warehouse.database(spec.id)
@@ -180,11 +180,10 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
         with source_lock(home, spec.id, "listing check"):
             run = last_run(warehouse.database(spec.id)) or {}
         empty = run.get("listed", 0) == 0
-        where = public_url(spec.files_location()) if spec.files else ""
         return AssetCheckResult(passed=not empty, severity=AssetCheckSeverity.ERROR, metadata={
             "files_listed": run.get("listed", 0),
-            **({"problem": f"{spec.origin}: field 'files.glob': {spec.files.glob!r} matched no file in {where}; "
-                           "the previous data stays and nothing is published"} if empty else {})})
+            **({"problem": f"{empty_listing(spec)}; the previous data stays and nothing is published"}
+               if empty else {})})
 
     @asset(key=curated_key, deps=[raw_key], group_name=spec.id, kinds={"parquet"}, tags=_tags(spec),
            pool=warehouse_pool(spec),
@@ -208,7 +207,11 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
         with source_lock(home, spec.id, "curate"):  # every use of the warehouse file holds the lock
             extra.renamed = renamed_columns(db)
             inputs = curation_inputs(spec, db, entries, key, published is not None)
-            result = curate(spec, read_records(db), warehouse.curated(spec.id), ingest=ingest_count(db),
+            try:
+                count = ingest_count(db, spec.where)
+            except WhereError as err:
+                raise Failure(f"{spec.origin}: {err}") from None
+            result = curate(spec, read_records(db, where=spec.where), warehouse.curated(spec.id), ingest=count,
                             published=published or (), pii_key=key, workers=warehouse.workers, takedown=entries,
                             report_extra=extra, inputs=inputs)
         if result.reused:
