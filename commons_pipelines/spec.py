@@ -155,7 +155,9 @@ PAGINATORS = ("auto", "single_page", "json_link", "header_link", "page_number", 
 class Endpoint(Strict):
     name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
     path: str = Field(description="relative to base_url")
+    method: Literal["GET", "POST"] = "GET"
     params: dict[str, str | int | float | bool] = {}
+    json_body: dict[str, Any] | None = Field(None, alias="json", description="POST: the JSON body (a GraphQL query)")
     record_path: RecordPath | None = Field(None, description="where the records are in each response (dlt's "
                                                              "data_selector); default: found by dlt")
     paginator: str | dict[str, Any] = Field("auto", description="dlt's paginator: a type name or {type: ..., ...}")
