@@ -15,6 +15,7 @@ class Licence(NamedTuple):
 
 OPEN_LICENCES: dict[str, Licence] = {
     "CC0-1.0": Licence("Creative Commons Zero 1.0", "cc0-1.0", "https://creativecommons.org/publicdomain/zero/1.0/"),
+    "CC-PDM-1.0": Licence("Public Domain Mark 1.0 (no known copyright)", "other", "https://creativecommons.org/publicdomain/mark/1.0/"),
     "PDDL-1.0": Licence("Open Data Commons Public Domain Dedication", "pddl", "https://opendatacommons.org/licenses/pddl/1-0/"),
     "CC-BY-4.0": Licence("Creative Commons Attribution 4.0", "cc-by-4.0", "https://creativecommons.org/licenses/by/4.0/", True),
     "CC-BY-3.0": Licence("Creative Commons Attribution 3.0", "cc-by-3.0", "https://creativecommons.org/licenses/by/3.0/", True),

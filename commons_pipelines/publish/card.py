@@ -31,10 +31,32 @@ def size_category(rows: int) -> str:
 
 
 def source_location(spec: SourceSpec) -> str:
-    """Where the source's files are, as the catalog YAML writes it (remote URLs made safe)."""
-    config = getattr(spec, spec.kind)
-    path = getattr(config, "path", "")
-    return public_url(path) if "://" in path else path
+    """Where the source is: files as the catalog YAML writes their path, other kinds as their kind says (no
+    credentials in either)."""
+    if spec.files:
+        path = spec.files.path
+        return public_url(path) if "://" in path else path
+    from ..ingest import location
+
+    return location(spec)
+
+
+def creators(spec: SourceSpec) -> list[str]:
+    if spec.attribution is None:
+        return []
+    creator = spec.attribution.creator
+    return [creator] if isinstance(creator, str) else list(creator)
+
+
+def _attribution_section(spec: SourceSpec) -> list[str]:
+    if spec.attribution is None:
+        return []
+    a = spec.attribution
+    lines = [f"Created by {', '.join(creators(spec))}" + (f" (<{a.url}>)." if a.url else "."),
+             "Please cite:", "```\n" + a.citation.strip() + "\n```"]
+    if OPEN_LICENCES[spec.licence].attribution:
+        lines.append(f"The {spec.licence} licence requires this attribution wherever the data is reused.")
+    return ["## Attribution", *lines]
 
 
 _DTYPES = {"double": "float64", "float": "float32", "halffloat": "float16", "date32[day]": "date32",
@@ -179,7 +201,10 @@ def render_card(spec: SourceSpec, shards: ShardSet, stages: Sequence[StageCount]
         "\n".join(source),
         "## Licence",
         f"[{licence.name}]({licence.url}) (SPDX `{spec.licence}`). Languages: {', '.join(spec.languages)}. "
-        f"Domain: {spec.domain.value}.",
+        f"Domain: {spec.domain.value}." + (" Each row's own licence is in the column `_licence` (a portal's "
+                                           "datasets may differ); only open licences are published."
+                                           if spec.kind in ("ckan", "udata") else ""),
+        *_attribution_section(spec),
         "## Processing",
         "Rows entering and leaving each stage, and every reason rows were removed.",
         _table(["Stage", "Rows in", "Rows out", "Removed", "Removed by reason"], _stage_rows(stages)),

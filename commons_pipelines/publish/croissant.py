@@ -12,6 +12,7 @@ import pyarrow as pa
 from ..licences import OPEN_LICENCES
 from ..spec import SourceSpec
 from ..urls import public_url
+from .card import creators
 from .shards import DATA_DIR, ShardSet
 from .targets import Version
 
@@ -108,6 +109,8 @@ def croissant(spec: SourceSpec, shards: ShardSet, version: Version, url: str | N
         "description": spec.description.strip(),
         "license": OPEN_LICENCES[spec.licence].url,
         **({"url": url} if url else {}),
+        **({"creator": [{"@type": "sc:Organization", "name": c} for c in creators(spec)],
+            "citeAs": spec.attribution.citation.strip()} if spec.attribution else {}),
         "version": f"{version.number}.0.0",
         "datePublished": version.date,
         "inLanguage": list(spec.languages),
