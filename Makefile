@@ -23,7 +23,7 @@ $(DAGSTER_HOME)/dagster.yaml:
 	printf 'telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n' > $@
 
 run: install $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/commons run
+	COMMONS_OFFLINE=1 $(BIN)/commons run
 
 test: install
 	HF_HUB_DISABLE_XET=1 $(BIN)/python -m pytest -q

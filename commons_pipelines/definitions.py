@@ -3,7 +3,9 @@ not load shows its error in the UI instead of hiding the others."""
 
 from .orchestration import build_definitions
 from .settings import Settings
-from .spec import catalog_folder, scan_catalog
+from .spec import catalog_folder, offline_split, scan_catalog
 
+_settings = Settings.from_env()
 _specs, _broken = scan_catalog(catalog_folder())
-defs = build_definitions(_specs, Settings.from_env(), _broken)
+_specs, _skipped = offline_split(_specs, _settings.offline)
+defs = build_definitions(_specs, _settings, _broken)

@@ -22,6 +22,7 @@ class Settings:
     takedown_dir: Path | None = None  # None: COMMONS_HOME/takedown
     retries: int = 2  # Dagster retries of an ingest or publish that failed on the network
     retry_delay: float = 10.0  # seconds before the first retry, doubled for each next one
+    offline: bool = False  # COMMONS_OFFLINE=1 (`make run`): sources that need the network are left out
 
     @property
     def warehouse_dir(self) -> Path:
@@ -56,6 +57,7 @@ class Settings:
             takedown_dir=Path(env.get("COMMONS_TAKEDOWN_DIR", home / "takedown")).absolute(),
             retries=_whole(env, "COMMONS_RETRIES", 2, least=0),
             retry_delay=float(env.get("COMMONS_RETRY_DELAY", "10")),
+            offline=_flag(env, "COMMONS_OFFLINE"),
         )
 
     def __post_init__(self) -> None:
@@ -72,12 +74,16 @@ def _whole(env, name: str, default: int, least: int) -> int:
     return int(value)
 
 
+def _flag(env, name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value not in ("", "0", "1", "false", "true", "no", "yes"):
+        raise ValueError(f"{name}={value!r}: 1 to turn it on, 0 or unset to leave it off")
+    return value in ("1", "true", "yes")
+
+
 def allow_local_urls(env: dict[str, str] | None = None) -> bool:
     """Whether sources may read http(s) URLs on loopback, link-local and other local addresses."""
-    value = (os.environ if env is None else env).get("COMMONS_ALLOW_LOCAL_URLS", "").strip().lower()
-    if value not in ("", "0", "1", "false", "true", "no", "yes"):
-        raise ValueError(f"COMMONS_ALLOW_LOCAL_URLS={value!r}: 1 to allow local addresses, 0 or unset to refuse them")
-    return value in ("1", "true", "yes")
+    return _flag(os.environ if env is None else env, "COMMONS_ALLOW_LOCAL_URLS")
 
 
 def data_roots(env: dict[str, str] | None = None) -> tuple[Path, ...]:
