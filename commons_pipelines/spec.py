@@ -357,6 +357,10 @@ class PublishConfig(Strict):
     private: bool = False
 
 
+Owner = Annotated[str, Field(pattern=r"^(team:\S+|[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,7})$",
+                             description="an e-mail address or 'team:name' (Dagster's rule)")]
+
+
 class SourceSpec(Strict):
     id: SourceId
     title: str = Field(min_length=3)
@@ -380,6 +384,8 @@ class SourceSpec(Strict):
     quality: QualityConfig = QualityConfig()
     publish: PublishConfig
     schedule: str | None = Field(None, description="cron; the source then runs on its own schedule, not in nightly")
+    owners: list[Owner] = Field([], description="who answers for the source, shown in the UI: e-mails or 'team:name'")
+    columns: dict[str, str] = Field({}, description="a description per column, shown in the UI")
     origin: Path | None = Field(None, exclude=True, description="the YAML file this spec was loaded from")
 
     @field_validator("licence")
@@ -617,3 +623,15 @@ def scan_catalog(folder: Path | str = CATALOG_DIR) -> tuple[dict[str, SourceSpec
         else:
             specs[spec.id] = spec
     return specs, errors
+
+
+def offline_split(specs: dict[str, SourceSpec], offline: bool) -> tuple[dict[str, SourceSpec], dict[str, str]]:
+    """Offline (COMMONS_OFFLINE=1, as `make run` sets it), the sources that need the network are left out: the
+    sources kept, and a line for each one left out saying why."""
+    if not offline:
+        return specs, {}
+    from .ingest import location
+
+    skipped = {i: f"{i}: skipped offline: it reads {location(s)}; run it with the network, without COMMONS_OFFLINE"
+               for i, s in specs.items() if s.needs_network}
+    return {i: s for i, s in specs.items() if i not in skipped}, skipped
