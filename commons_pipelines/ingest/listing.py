@@ -126,6 +126,12 @@ def plan_files(spec: SourceSpec, known: dict[str, Known], work: Path, check: Cal
                          open_path=got.path)]
     else:
         listed = list(_local(spec))
+    return compare(listed, known)
+
+
+def compare(listed: list[Listed], known: dict[str, Known]) -> Plan:
+    """Which of the files listed now to read: new ones, and those whose bytes changed or failed last time. A file
+    with `open_path` None was not modified (HTTP 304)."""
     plan = Plan(listed)
     names = {f.path for f in listed}
     plan.vanished = sorted(p for p in known if p not in names)
