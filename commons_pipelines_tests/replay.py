@@ -7,7 +7,8 @@
 A route is a real URL: the method, host, path and query (in any order) must match, or the route is added with
 `any_query=True`. A route given several responses serves them in turn and then repeats the last (a 429, then the
 page). Served bodies have every real URL of a routed host rewritten to the replay, so that "next page" links stay
-local. Unknown requests get a 404 naming the request, and every request is kept in `seen`.
+local. Unknown requests get a 404 naming the request, and every request is kept in `seen`, its headers and body in
+`received`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class Replay:
         self.routes: dict[tuple, list[tuple[int, dict, Body]]] = {}
         self.hosts: set[str] = set()
         self.seen: list[str] = []
+        self.received: list[tuple[dict[str, str], bytes]] = []
         replay = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -92,8 +94,7 @@ class Replay:
 
     def _answer(self, handler: BaseHTTPRequestHandler, method: str) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
-        if length:
-            handler.rfile.read(length)
+        self.received.append((dict(handler.headers), handler.rfile.read(length) if length else b""))
         host, _, rest = handler.path.lstrip("/").partition("/")
         parts = urlsplit("/" + rest)
         self.seen.append(f"{method} {host}{parts.path}" + (f"?{parts.query}" if parts.query else ""))

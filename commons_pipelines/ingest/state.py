@@ -106,8 +106,8 @@ def _row(f: Listed, run: str, result: FileResult, now: datetime) -> list:
 
 
 def _append(con: duckdb.DuckDBPyConnection, f: Listed, run: str, key: list[str]) -> None:
-    """An incremental unit's earlier rows stay, but for those the new read sends again (same primary key): the
-    earlier rows join this run, so that the rule "a unit's rows are its recorded run's" keeps them."""
+    """An incremental unit's earlier rows (and quarantine entries) stay, but for those the new read sends again (same
+    primary key): they join this run, so that the rule "a unit's rows are its recorded run's" keeps them."""
     before = con.execute(f"select run from {SCHEMA}.files where path = ? and status = 'ok'", [f.path]).fetchone()
     if not before:
         return
@@ -117,8 +117,9 @@ def _append(con: duckdb.DuckDBPyConnection, f: Listed, run: str, key: list[str])
         con.execute(f"delete from {RAW}.{RECORDS} where {SOURCE_FILE} = ? and {INGEST_RUN} = ? and ({cols}) in "
                     f"(select ({cols}) from {RAW}.{RECORDS} where {SOURCE_FILE} = ? and {INGEST_RUN} = ?)",
                     [f.path, before[0], f.path, run])
-    con.execute(f"update {RAW}.{RECORDS} set {INGEST_RUN} = ? where {SOURCE_FILE} = ? and {INGEST_RUN} = ?",
-                [run, f.path, before[0]])
+    for table in (RECORDS, QUARANTINE) if QUARANTINE in tables(con, RAW) else (RECORDS,):
+        con.execute(f"update {RAW}.{table} set {INGEST_RUN} = ? where {SOURCE_FILE} = ? and {INGEST_RUN} = ?",
+                    [run, f.path, before[0]])
 
 
 def reconcile(db: Path, plan: Plan, run: str, results: dict[str, FileResult], key: list[str] = ()) -> None:
