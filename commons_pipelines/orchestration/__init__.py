@@ -1,17 +1,19 @@
-"""Dagster wiring: the asset factory, the nightly job and its schedule, resources."""
+"""Dagster wiring: the asset factory, the nightly job and its schedule, the run-failure sensor, resources.
+
+Schedules and the sensor run by default as soon as `dagster dev` or the daemon runs."""
 
 from __future__ import annotations
 
 import re
 
-from dagster import AssetKey, AssetSelection, Definitions, Failure, ScheduleDefinition, asset, define_asset_job
+from dagster import (AssetKey, AssetSelection, DefaultScheduleStatus, Definitions, Failure, ScheduleDefinition, asset,
+                     define_asset_job)
 
 from ..settings import Settings
 from ..spec import SourceSpec
-from .factory import source_assets
+from .factory import NIGHTLY_CRON, source_assets
 from .resources import resources
-
-NIGHTLY_CRON = "0 2 * * *"
+from .sensors import run_failures
 
 
 def broken_source(name: str, error: str):
@@ -39,7 +41,8 @@ def build_definitions(specs: dict[str, SourceSpec], settings: Settings, broken: 
                                    description=f"Refresh {spec.title} on its own schedule.")
             jobs.append(job)
             schedules.append(ScheduleDefinition(job=job, cron_schedule=spec.schedule,
-                                                execution_timezone=settings.timezone))
+                                                execution_timezone=settings.timezone,
+                                                default_status=DefaultScheduleStatus.RUNNING))
     failing = [broken_source(name, error) for name, error in sorted((broken or {}).items())]
     assets += failing
     nightly_groups = [s.id for s in specs.values() if not s.schedule] + [a.group_names_by_key[k]
@@ -48,6 +51,7 @@ def build_definitions(specs: dict[str, SourceSpec], settings: Settings, broken: 
                                description="Refresh every source without a schedule of its own: ingest, curate, "
                                            "check, publish.")
     schedules.append(ScheduleDefinition(name="nightly_schedule", job=nightly, cron_schedule=NIGHTLY_CRON,
-                                        execution_timezone=settings.timezone))
+                                        execution_timezone=settings.timezone,
+                                        default_status=DefaultScheduleStatus.RUNNING))
     return Definitions(assets=assets, asset_checks=checks, jobs=[nightly, *jobs], schedules=schedules,
-                       resources=resources(settings))
+                       sensors=[run_failures], resources=resources(settings))

@@ -2,14 +2,28 @@
 
 Only wiring lives here: every stage is a plain function from ingest/, curate/, validate/ and publish/, and
 its counts are reported as asset metadata.
+
+What the UI shows: owners, descriptions and column descriptions from the YAML; kinds; the YAML as code reference;
+a code version per stage (the spec's digest and the stage's code version), so an unchanged source is not stale.
+Each materialisation has a row count and a column schema; curated and published also a preview of a few rows, which
+the raw asset never has: raw rows are not yet treated for personal data, and the UI is no place to show it. The
+keys stay `raw/<id>`, `curated/<id>`, `published/<id>` (the CLI, the tests and the run history read them); Dagster
+1.13 labels a graph node with the key's last part and has no display name, so the three nodes of a source are told
+apart by their kinds and descriptions.
 """
 
 
 import hashlib
 import json
+import warnings
+from datetime import datetime, timedelta
 from functools import partial
+from pathlib import Path
 
+import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
+from croniter import croniter
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -17,8 +31,13 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
+    AssetSpec,
+    BetaWarning,
+    CodeReferencesMetadataValue,
     DataVersion,
     Failure,
+    FreshnessPolicy,
+    LocalFileCodeReference,
     MaterializeResult,
     MetadataValue,
     RetryRequested,
@@ -27,8 +46,9 @@ from dagster import (
     TableSchema,
     asset,
     asset_check,
+    multi_asset,
 )
-from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
+from dagster_dlt import DagsterDltResource, DagsterDltTranslator, build_dlt_asset_specs
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from ..code import code_version
@@ -37,19 +57,23 @@ from ..curate.runner import Curated, curate, load_curated
 from ..curate.takedown import load_entries
 from ..ingest.runner import Ingest, NoFiles, empty_listing, records_source
 from ..ingest.http import FetchError
-from ..ingest.state import data_version, last_run, renamed_columns
+from ..ingest.state import RAW, RECORDS, data_version, last_run, renamed_columns, tables
 from ..ingest.warehouse import WhereError, ingest_count, read_records
 from ..locks import source_lock
+from ..naming import column_name
 from ..publish import HubError, publish
 from ..publish.previous import previous_rows
 from ..settings import Settings, pii_key
 from ..spec import SourceSpec
 from ..stats import CurationReport, StageCount
 from ..urls import check_host
-from ..validate.runner import record_verdict, run_suite, unvalidated
+from ..validate.runner import record_verdict, run_suite, unvalidated, write_docs
 from ..validate.suites import GENERIC, suite, suite_names
 from .resources import Publisher, Warehouse
 
+
+
+NIGHTLY_CRON = "0 2 * * *"
 
 
 def network_failure(context: AssetExecutionContext, settings: Settings, message: str) -> Exception:
@@ -75,6 +99,32 @@ def warehouse_pool(spec: SourceSpec) -> str:
 
 def _tags(spec: SourceSpec) -> dict[str, str]:
     return {"domain": spec.domain.value, "licence": spec.licence.lower().replace(".", "_")}
+
+
+def stage_code_version(spec: SourceSpec, stage: str) -> str:
+    """The source's spec and the stage's code: when neither changed, Dagster does not show the asset as stale.
+    Publish has no code version of its own in code.py: its assets use curate's."""
+    spec_json = spec.model_dump_json(exclude={"origin"})
+    return hashlib.sha256(f"{spec_json}\0{code_version(stage)}".encode()).hexdigest()[:16]
+
+
+def code_references(spec: SourceSpec, *files: Path) -> dict:
+    """The source's YAML (and the kind's module) as the assets' code, opened from the UI."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BetaWarning)
+        refs = [LocalFileCodeReference(file_path=str(Path(f).resolve()), label=label)
+                for f, label in [*([(spec.origin, "source YAML")] if spec.origin else []),
+                                 *((f, f.name) for f in files)]]
+        return {"dagster/code_references": CodeReferencesMetadataValue(code_references=refs)}
+
+
+def freshness(cron: str) -> FreshnessPolicy:
+    """Fails when the last materialisation is older than the longest gap between two runs of `cron`, plus 2 hours
+    for the run itself (26 hours for the nightly)."""
+    ticks = croniter(cron, datetime(2026, 1, 1))
+    times = [ticks.get_next(datetime) for _ in range(60)]
+    gap = max(b - a for a, b in zip(times, times[1:]))
+    return FreshnessPolicy.time_window(fail_window=gap + timedelta(hours=2), warn_window=gap + timedelta(hours=1))
 
 
 def stage_table(stages: list[StageCount]) -> MetadataValue:
@@ -119,8 +169,40 @@ def curation_metadata(data: Curated) -> dict:
     }
 
 
-def arrow_schema(schema: pa.Schema | None) -> MetadataValue:
-    return MetadataValue.table_schema(TableSchema([TableColumn(f.name, str(f.type)) for f in schema or []]))
+def arrow_schema(schema: pa.Schema | None, spec: SourceSpec | None = None) -> MetadataValue:
+    return column_schema([(f.name, str(f.type)) for f in schema or []], spec)
+
+
+def column_schema(columns: list[tuple[str, str]], spec: SourceSpec | None) -> MetadataValue:
+    """Columns with their types, and their descriptions from the YAML (`columns:`, by source or curated name)."""
+    given = spec.columns if spec else {}
+    described = {**{column_name(k): v for k, v in given.items()}, **given}
+    return MetadataValue.table_schema(TableSchema([TableColumn(n, t, description=described.get(n))
+                                                   for n, t in columns]))
+
+
+def raw_schema(db: Path, spec: SourceSpec) -> MetadataValue:
+    """raw.records as DuckDB describes it, dlt's bookkeeping columns left out."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        found = con.execute(f"describe {RAW}.{RECORDS}").fetchall() if RECORDS in tables(con, RAW) else []
+    return column_schema([(r[0], r[1]) for r in found if not r[0].startswith("_dlt_")], spec)
+
+
+def _cell(value, width: int = 60) -> str:
+    text = " ".join(str(value).split()) if value is not None else ""
+    text = text if len(text) <= width else text[:width - 1] + "…"
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
+
+
+def preview(files: list[Path], rows: int = 5) -> MetadataValue:
+    """A markdown table of the first rows (curated or published data only: those are treated for personal data)."""
+    batch = next(pq.ParquetFile(files[0]).iter_batches(batch_size=rows), None) if files else None
+    if batch is None:
+        return MetadataValue.md("*no rows*")
+    names = batch.schema.names
+    lines = ["| " + " | ".join(_cell(n) for n in names) + " |", "|" + "---|" * len(names)]
+    lines += ["| " + " | ".join(_cell(r[n]) for n in names) + " |" for r in batch.to_pylist()]
+    return MetadataValue.md("\n".join(lines))
 
 
 class _Translator(DagsterDltTranslator):
@@ -128,17 +210,22 @@ class _Translator(DagsterDltTranslator):
         self.spec = spec
 
     def get_asset_spec(self, data: DltResourceTranslatorData):
+        spec = self.spec
+        kind_module = Path(__file__).parents[1] / "ingest" / f"{spec.kind}.py"
         return super().get_asset_spec(data).replace_attributes(
-            key=keys(self.spec)[0], deps=[], group_name=self.spec.id, tags=_tags(self.spec),
-            description=f"{self.spec.title}: records as landed by dlt in the DuckDB warehouse "
-                        f"(kind `{self.spec.kind}`), exactly those of the units listed now; unparseable records "
+            key=keys(spec)[0], deps=[], group_name=spec.id, tags=_tags(spec), owners=spec.owners,
+            kinds={"dlt", "duckdb"}, code_version=stage_code_version(spec, "ingest"),
+            metadata=code_references(spec, kind_module),
+            description=f"Raw: {spec.title}. {spec.description.strip()}\n\nRecords as landed by dlt in the DuckDB "
+                        f"warehouse (kind `{spec.kind}`), exactly those of the units listed now; unparseable records "
                         "go to the `quarantine` table.")
 
 
-def _dlt_metadata(results) -> dict:
-    keep = ("first_run", "started_at", "finished_at", "dataset_name", "destination_name", "destination_type",
-            "pipeline_name", "jobs", "rows_loaded")
-    return {k: v for r in results for k, v in (r.metadata or {}).items() if k in keep}
+def raw_specs(spec: SourceSpec, pipeline, translator: _Translator) -> list[AssetSpec]:
+    """dagster-dlt's asset specs without the source, pipeline and translator objects that `dlt_assets` keeps as
+    definition metadata (shown in the UI as "[DltSource] (unserializable)"): the raw asset passes them to dlt."""
+    return [a.replace_attributes(metadata={k: v for k, v in a.metadata.items() if not k.startswith("dagster_dlt/")})
+            for a in build_dlt_asset_specs(records_source(spec), pipeline, translator)]
 
 
 def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefinition], list[AssetChecksDefinition]]:
@@ -147,8 +234,10 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
                         curated_dir=str(settings.curated_dir))
     home = settings.home
 
-    @dlt_assets(dlt_source=records_source(spec), dlt_pipeline=default.pipeline(spec), name=f"ingest_{spec.id}",
-                dagster_dlt_translator=_Translator(spec), pool=warehouse_pool(spec))
+    translator = _Translator(spec)
+
+    @multi_asset(specs=raw_specs(spec, default.pipeline(spec), translator), name=f"ingest_{spec.id}",
+                 can_subset=True, pool=warehouse_pool(spec))
     def raw(context: AssetExecutionContext, dlt: DagsterDltResource, warehouse: Warehouse):
         db = warehouse.database(spec.id)
         with source_lock(home, spec.id, "ingest"):
@@ -162,14 +251,19 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
                 raise Failure(str(err)) from None
             loaded = []
             if plan.read:
-                loaded = list(dlt.run(context=context, dlt_source=job.source(), dlt_pipeline=warehouse.pipeline(spec)))
+                loaded = list(dlt.run(context=context, dlt_source=job.source(), dlt_pipeline=warehouse.pipeline(spec),
+                                      dagster_dlt_translator=translator))
             job.commit()
-            count, version = ingest_count(db), data_version(db)
+            count, version, schema = ingest_count(db), data_version(db), raw_schema(db, spec)
+        # our counts instead of dlt's load info; no preview of rows: raw rows are not yet treated for personal data
         yield MaterializeResult(asset_key=raw_key, data_version=DataVersion(version or "empty"), metadata={
-            **_dlt_metadata(loaded),
+            "dagster/row_count": count.rows_out,
+            "dagster/column_schema": schema,
+            "rows/landed": count.rows_out,
+            "rows/loaded_now": sum(getattr(r.metadata.get("rows_loaded"), "value", 0) or 0 for r in loaded),
             "files/listed": len(plan.listed), "files/read": len(plan.read), "files/unchanged_bytes": len(plan.checked),
             "files/removed": len(plan.vanished),
-            "dagster/row_count": count.rows_out,
+            "quarantined": sum(count.removed.values()),
             **{f"quarantined/{reason}": n for reason, n in sorted(count.removed.items())},
         })
 
@@ -186,9 +280,11 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
                if empty else {})})
 
     @asset(key=curated_key, deps=[raw_key], group_name=spec.id, kinds={"parquet"}, tags=_tags(spec),
-           pool=warehouse_pool(spec),
-           description=f"{spec.title}: curated rows: normalised text, quality filters, personal data treated, "
-                       "language identified, provenance, takedowns applied, exact and near duplicates removed.")
+           pool=warehouse_pool(spec), owners=spec.owners, code_version=stage_code_version(spec, "curate"),
+           metadata=code_references(spec),
+           description=f"Curated: {spec.title}. {spec.description.strip()}\n\nNormalised text, quality filters, "
+                       "personal data treated, language identified, provenance, takedowns applied, exact and near "
+                       "duplicates removed.")
     def curated(context: AssetExecutionContext, warehouse: Warehouse, publisher: Publisher) -> MaterializeResult:
         db = warehouse.database(spec.id)
         extra = CurationReport()
@@ -223,7 +319,8 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
             "reused": result.reused,
             "path": MetadataValue.path(str(result.folder)),
             "stages": stage_table(result.stages),
-            "dagster/column_schema": arrow_schema(result.schema).value,
+            "dagster/column_schema": arrow_schema(result.schema, spec).value,
+            "preview": preview(result.files),
             **removed,
             **curation_metadata(result),
         })
@@ -231,9 +328,11 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
     checks = [_suite_check(spec, name, curated_key, home) for name in suite_names(spec)]
 
     @asset(key=published_key, deps=[curated_key], group_name=spec.id, kinds={"parquet", "huggingface"},
-           tags=_tags(spec), pool=warehouse_pool(spec),
-           description=f"{spec.title}: versioned Parquet shards with a dataset card, "
-                       f"published to {spec.publish.repo_id} (Hub) or the local folder.")
+           tags=_tags(spec), pool=warehouse_pool(spec), owners=spec.owners,
+           code_version=stage_code_version(spec, "curate"), metadata=code_references(spec),
+           freshness_policy=freshness(spec.schedule or NIGHTLY_CRON),
+           description=f"Published: {spec.title}. {spec.description.strip()}\n\nVersioned Parquet shards with a "
+                       f"dataset card, published to {spec.publish.repo_id} (Hub) or the local folder.")
     def published(context: AssetExecutionContext, warehouse: Warehouse, publisher: Publisher) -> MaterializeResult:
         with source_lock(home, spec.id, "publish"):
             data = load_curated(warehouse.curated(spec.id))
@@ -241,8 +340,9 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
             if problems:
                 raise Failure(description=f"{spec.id}: not published, the current version stays live: "
                                           + "; ".join(problems))
+            target = publisher.make_target()
             try:
-                result = publish(spec, data.files, data.stages, publisher.make_target(), report=data.report,
+                result = publish(spec, data.files, data.stages, target, report=data.report,
                                  max_shard_bytes=publisher.max_shard_bytes)
             except HubError as err:
                 message = f"{spec.id}: not published, the current version stays live: {err}"
@@ -256,11 +356,23 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
             "dagster/row_count": result.rows,
             "shards": len(result.shards),
             "location": result.location,
+            **published_links(target.url(spec), result),
+            "dagster/column_schema": arrow_schema(data.schema, spec).value,
+            "preview": preview(data.files),
             "stages": stage_table(data.stages),
+            **{f"removed/{s.stage}/{reason}": n for s in data.stages for reason, n in s.removed.items()},
             **curation_metadata(data),
         })
 
     return [raw, curated, published], [listing, *checks]
+
+
+def published_links(url: str | None, result) -> dict:
+    """The published version and its card: pages of the Hub at the version's tag, or files of the local folder."""
+    if url:
+        return {"dataset": MetadataValue.url(f"{url}/tree/{result.version}"),
+                "card": MetadataValue.url(f"{url}/blob/{result.version}/README.md")}
+    return {"dataset": MetadataValue.path(result.ref), "card": MetadataValue.path(str(Path(result.ref) / "README.md"))}
 
 
 def curation_inputs(spec: SourceSpec, db, entries, key: bytes | None, published: bool) -> dict:
@@ -272,6 +384,13 @@ def curation_inputs(spec: SourceSpec, db, entries, key: bytes | None, published:
             "takedown": digest(json.dumps([vars(e) for e in entries], sort_keys=True).encode()),
             "code": code_version("curate"), "key": digest(b"commons-pii-key\0" + key) if key else "",
             "published": "read" if published else "unavailable"}
+
+
+def failing_values(failures: list[dict]) -> MetadataValue:
+    lines = ["| expectation | column | unexpected | sample |", "|---|---|---|---|"]
+    lines += [f"| {f['expectation']} | {_cell(f.get('column') or '-')} | {f.get('unexpected_count')} | "
+              + (", ".join(_cell(v, 40) for v in f.get("sample") or []) or "-") + " |" for f in failures]
+    return MetadataValue.md("\n".join(lines))
 
 
 def _suite_check(spec: SourceSpec, name: str, curated_key: AssetKey, home) -> AssetChecksDefinition:
@@ -286,6 +405,7 @@ def _suite_check(spec: SourceSpec, name: str, curated_key: AssetKey, home) -> As
             data = load_curated(warehouse.curated(spec.id))
             result = run_suite(data, name, suite(spec, name, data.schema))
             record_verdict(data, result)
+            docs = write_docs(data, result)
         return AssetCheckResult(
             passed=result.success,
             severity=AssetCheckSeverity.ERROR,
@@ -293,10 +413,13 @@ def _suite_check(spec: SourceSpec, name: str, curated_key: AssetKey, home) -> As
                 "curation": data.id,
                 "evaluated_expectations": result.evaluated,
                 "successful_expectations": result.successful,
+                "unsuccessful_expectations": result.evaluated - result.successful,
                 "success_percent": round(100 * result.successful / result.evaluated, 2) if result.evaluated else 0.0,
                 "shards": result.shards,
                 "rows": result.rows,
                 "failures": MetadataValue.json(result.failures),
+                **({"failing_values": failing_values(result.failures)} if result.failures else {}),
+                "data_docs": MetadataValue.url(docs.as_uri()),
             },
         )
 

@@ -6,7 +6,12 @@ Arrow, only the columns they name), and their counts are summed over the shards 
 expectation that neither can judge fails the suite; none is ever judged on one shard alone.
 
 The verdict is written next to the curated data, keyed by the curation's id, so that publishing can refuse
-data that was not validated, whoever asks for it (a run, a backfill, or a hand-picked materialisation).
+data that was not validated, whoever asks for it (a run, a backfill, or a hand-picked materialisation). A failed
+row-level expectation keeps a few of its unexpected values (`sample`): the curated data is already treated for
+personal data, the residual-PII expectation keeps none (its values are the personal data it found), and a value in
+which the PII detectors still find something is withheld (a column declared `keep`). Whole-dataset
+expectations, judged in DuckDB, have counts but no sample. Each suite run also gets one GX Data Docs page, rendered
+from the combined verdicts with GX's own renderer (`checks/<suite>.html`).
 """
 
 from __future__ import annotations
@@ -14,13 +19,14 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..curate.pii.detect import contains
 from ..curate.runner import Curated
 from ..faults import failpoint
 from .suites import gx_context, gx_module
@@ -30,7 +36,10 @@ if TYPE_CHECKING:
     import great_expectations as gx
 
 SHARD_ROWS = 250_000
-_QUIET = {"result_format": "BASIC", "partial_unexpected_count": 0}  # counts, no sample of unexpected values
+SAMPLE = 5  # unexpected values kept per failed expectation
+_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": SAMPLE}
+_NO_SAMPLE = ("expect_column_values_to_have_no_residual_pii",)
+WITHHELD = "[withheld: personal data]"
 _INDEX = "commons_index"
 
 
@@ -44,6 +53,7 @@ class SuiteResult:
     evaluated: int = 0
     successful: int = 0
     failures: list[dict] = field(default_factory=list)
+    page: object = field(default=None, repr=False)  # GX's suite result for the Data Docs page; not recorded
 
     @property
     def failed_expectations(self) -> Counter[str]:
@@ -98,10 +108,14 @@ class _Sum:
     def __init__(self) -> None:
         self.total = self.missing = self.unexpected = 0
         self.counted, self.failed, self.shards, self.exception = True, False, [], None
+        self.sample: list = []
 
     def add(self, shard: int, exp_result) -> None:
         result = exp_result.result or {}
         self.exception = self.exception or _exception(exp_result)
+        if exp_result.expectation_config.type not in _NO_SAMPLE:
+            room = SAMPLE - len(self.sample)
+            self.sample += [_plain(v) for v in (result.get("partial_unexpected_list") or [])[:room]]
         if "element_count" in result and result.get("unexpected_count") is not None:
             self.total += result["element_count"]
             self.missing += result.get("missing_count") or 0
@@ -117,7 +131,23 @@ class _Sum:
             return Verdict(False, exception=self.exception)
         if not self.counted:
             return Verdict(not self.failed)
-        return map_verdict(self.total, self.total - self.missing, self.unexpected, mostly)
+        verdict = map_verdict(self.total, self.total - self.missing, self.unexpected, mostly)
+        verdict.missing_count = self.missing
+        return verdict
+
+
+def _withheld(sample: list) -> list:
+    """The sample, each value in which the PII detectors find something replaced by WITHHELD."""
+    if not sample:
+        return sample
+    found = contains(pa.array([None if v is None else str(v) for v in sample], pa.large_string()))
+    return [WITHHELD if hit else v for v, hit in zip(sample, found.to_pylist())]
+
+
+def _plain(value):
+    """A value as JSON keeps it (numpy scalars and timestamps from pandas become Python values or text)."""
+    value = value.item() if hasattr(value, "item") else value
+    return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
 
 
 def _by_shards(curated: Curated, name: str, expectations: list, shard_rows: int) -> tuple[list[_Sum], int]:
@@ -130,17 +160,18 @@ def _by_shards(curated: Curated, name: str, expectations: list, shard_rows: int)
     definition = _batch_definition(f"{curated.folder.name}.{name}")
     sums, shards = [_Sum() for _ in expectations], 0
     for shard, frame in enumerate(_shards(curated, shard_rows, _columns(expectations, curated.schema))):
-        result = definition.get_batch(batch_parameters={"dataframe": frame}).validate(suite, result_format=_QUIET)
+        result = definition.get_batch(batch_parameters={"dataframe": frame}).validate(suite, result_format=_FORMAT)
         for exp_result in result.results:
             sums[exp_result.expectation_config.meta[_INDEX]].add(shard, exp_result)
         shards += 1
     return sums, shards
 
 
-def _describe(e, verdict: Verdict, shards: list[int] | None) -> dict:
+def _describe(e, verdict: Verdict, shards: list[int] | None, sample: list) -> dict:
     kwargs = {k: v for k, v in e.configuration.kwargs.items() if k not in ("batch_id", "value_set")}
-    failure = {"expectation": e.expectation_type, "kwargs": kwargs, "shard": "all",
-               "unexpected_count": verdict.unexpected_count, "observed_value": verdict.observed_value}
+    failure = {"expectation": e.expectation_type, "column": kwargs.get("column"), "kwargs": kwargs, "shard": "all",
+               "unexpected_count": verdict.unexpected_count, "observed_value": verdict.observed_value,
+               "sample": sample}
     if verdict.missing_count is not None:
         failure["missing_count"] = verdict.missing_count
     if shards:
@@ -162,11 +193,13 @@ def run_suite(curated: Curated, name: str, suite: gx.ExpectationSuite, shard_row
                 verdicts[i] = judge(e, table)
     rows = [i for i, k in enumerate(kinds) if k == ROWS]
     shards_of: dict[int, list[int]] = {}
+    samples: dict[int, list] = {}
     if rows:
         sums, out.shards = _by_shards(curated, name, [expectations[i] for i in rows], shard_rows)
         for i, total in zip(rows, sums):
             verdicts[i] = total.verdict(getattr(expectations[i], "mostly", 1))
-            shards_of[i] = total.shards
+            shards_of[i], samples[i] = total.shards, _withheld(total.sample)
+    page = []
     for i, e in enumerate(expectations):
         verdict = verdicts.get(i) or Verdict(False, exception=f"not evaluated: {unsupported(e)}")
         out.evaluated += 1
@@ -174,8 +207,54 @@ def run_suite(curated: Curated, name: str, suite: gx.ExpectationSuite, shard_row
             out.successful += 1
         else:
             out.success = False
-            out.failures.append(_describe(e, verdict, shards_of.get(i)))
+            out.failures.append(_describe(e, verdict, shards_of.get(i), samples.get(i, [])))
+        page.append(_page_result(e, verdict, samples.get(i, []) if not verdict.success else []))
+    out.page = _page(out, page)
     return out
+
+
+def _page_result(e, verdict: Verdict, sample: list):
+    """One expectation's combined verdict as a GX result, for the Data Docs page."""
+    from great_expectations.core import ExpectationValidationResult
+
+    result = {"observed_value": verdict.observed_value, "element_count": verdict.element_count,
+              "unexpected_count": verdict.unexpected_count, "missing_count": verdict.missing_count,
+              "partial_unexpected_list": sample}
+    if verdict.element_count and verdict.unexpected_count is not None:
+        result["unexpected_percent"] = 100 * verdict.unexpected_count / verdict.element_count
+    info = {"raised_exception": bool(verdict.exception), "exception_message": verdict.exception,
+            "exception_traceback": verdict.exception}  # GX's renderer reads all three; we keep no traceback
+    return ExpectationValidationResult(success=verdict.success, expectation_config=e.configuration,
+                                       result={k: v for k, v in result.items() if v is not None},
+                                       exception_info=info)
+
+
+def _page(out: SuiteResult, results: list):
+    from great_expectations.core import ExpectationSuiteValidationResult
+
+    stats = {"evaluated_expectations": out.evaluated, "successful_expectations": out.successful,
+             "unsuccessful_expectations": out.evaluated - out.successful,
+             "success_percent": 100 * out.successful / out.evaluated if out.evaluated else None}
+    return ExpectationSuiteValidationResult(success=out.success, results=results, suite_name=out.suite,
+                                            statistics=stats, meta={"curation": out.curation, "rows": out.rows})
+
+
+def docs_path(curated: Curated, name: str) -> Path:
+    return curated.folder / "checks" / f"{name}.html"
+
+
+def write_docs(curated: Curated, result: SuiteResult) -> Path:
+    """The suite run's GX Data Docs page (GX's validation page renderer and HTML view)."""
+    from great_expectations.render.renderer import ValidationResultsPageRenderer
+    from great_expectations.render.view import DefaultJinjaPageView
+
+    html = DefaultJinjaPageView().render(ValidationResultsPageRenderer().render(result.page))
+    path = docs_path(curated, result.suite)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(html, encoding="utf-8")
+    os.replace(tmp, path)
+    return path
 
 
 def verdict_path(curated: Curated, name: str) -> Path:
@@ -189,7 +268,8 @@ def record_verdict(curated: Curated, result: SuiteResult) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with tmp.open("w") as f:
-        f.write(json.dumps(asdict(result), indent=1, default=str))
+        kept = {f.name: getattr(result, f.name) for f in fields(result) if f.name != "page"}
+        f.write(json.dumps(kept, indent=1, default=str))
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
