@@ -198,7 +198,7 @@ class CheckVerdict:
     name: str
     passed: bool
     metadata: dict
-    asset: str = ""  # curated/<source>, raw/<source>
+    asset: str = ""  # <source>/curated, <source>/raw
 
 
 @dataclass
@@ -245,18 +245,18 @@ class Progress:
         kind, key, data = event.event_type_value, event.step_key, event.event_specific_data
         if kind == "ASSET_MATERIALIZATION_PLANNED" and key:
             path = data.asset_key.path
-            self.steps.setdefault(key, Step(path[-1], STAGE_OF.get(path[0], path[0])))
+            self.steps.setdefault(key, Step(path[0], STAGE_OF.get(path[-1], path[-1])))
         elif kind == "ASSET_CHECK_EVALUATION_PLANNED" and key:
-            self.steps.setdefault(key, Step(data.asset_key.path[-1], _check_stage(data.check_name)))
+            self.steps.setdefault(key, Step(data.asset_key.path[0], _check_stage(data.check_name)))
         elif kind == "STEP_START" and (step := self._step(key)):
             step.started, step.status = entry.timestamp, "running"
             self._update()
         elif kind == "ASSET_MATERIALIZATION":
             mat = data.materialization
-            self.materialized[(mat.asset_key.path[-1], STAGE_OF.get(mat.asset_key.path[0], ""))] = {
+            self.materialized[(mat.asset_key.path[0], STAGE_OF.get(mat.asset_key.path[-1], ""))] = {
                 k: v.value for k, v in mat.metadata.items()}
         elif kind == "ASSET_CHECK_EVALUATION":
-            self.checks.append(CheckVerdict(data.asset_key.path[-1], data.check_name, data.passed,
+            self.checks.append(CheckVerdict(data.asset_key.path[0], data.check_name, data.passed,
                                             {k: v.value for k, v in data.metadata.items()},
                                             data.asset_key.to_user_string()))
         elif kind == "STEP_SUCCESS" and (step := self._step(key)):

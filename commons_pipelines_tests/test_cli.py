@@ -155,7 +155,7 @@ def test_a_failed_check_says_which_expectation_with_sample_values(failed_run):
                      r"expect_column_values_to_be_in_set", out.stdout)
     assert re.search(r"school_notices\s+publish\s+skipped\s+not run: check declared failed", out.stdout)
     assert "school_notices: not published (check declared failed); nothing published yet" in out.stdout
-    report = out.stderr.split("check failed: curated/school_notices declared_suite: 1 of 4 expectations failed (over "
+    report = out.stderr.split("check failed: school_notices/curated declared_suite: 1 of 4 expectations failed (over "
                               "19 curated rows):\n")[1]
     failing, samples = report.splitlines()[:2]
     assert failing == "  expect_column_values_to_be_in_set(column='school', value_set=['Riverside']): 19 unexpected"

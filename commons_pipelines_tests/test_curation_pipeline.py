@@ -86,7 +86,7 @@ def source(write_spec, tmp_path, monkeypatch):
 
 def metadata(result, stage, source_id):
     [mat] = [e.materialization for e in result.get_asset_materialization_events()
-             if e.asset_key == AssetKey([stage, source_id])]
+             if e.asset_key == AssetKey([source_id, stage])]
     return {k: v.value for k, v in mat.metadata.items()}
 
 

@@ -36,12 +36,12 @@ def run_nightly(specs, settings):
 
 def published(result, source_id):
     mats = [e.materialization for e in result.get_asset_materialization_events()
-        if e.asset_key == AssetKey(["published", source_id])]
+        if e.asset_key == AssetKey([source_id, "published"])]
     return {k: v.value for k, v in mats[0].metadata.items()} if mats else None
 
 
 def checks(result):
-    return {(e.asset_key.path[-1], e.check_name): e.passed for e in result.get_asset_check_evaluations()}
+    return {(e.asset_key.path[0], e.check_name): e.passed for e in result.get_asset_check_evaluations()}
 
 
 def versions(settings, source_id):
@@ -64,7 +64,7 @@ def test_definitions_validate_with_the_dagster_cli_even_with_a_broken_yaml(tmp_p
     lister = ("from commons_pipelines.definitions import defs; "
               "print(sorted(k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()))")
     keys = subprocess.run([sys.executable, "-c", lister], cwd=ROOT, capture_output=True, text=True, env=env).stdout
-    assert "catalog/who_gho" in keys and "published/school_notices" in keys and "published/home_care_guides" in keys
+    assert "who_gho/catalog" in keys and "school_notices/published" in keys and "home_care_guides/published" in keys
 
 
 def test_nightly_job_publishes_every_default_source_once(settings):
@@ -109,7 +109,7 @@ def test_curated_metadata_counts_every_stage(settings):
     specs = {"home_care_guides": load_catalog()["home_care_guides"]}
     result = run_nightly(specs, settings)
     [mat] = [e.materialization for e in result.get_asset_materialization_events()
-             if e.asset_key == AssetKey(["curated", "home_care_guides"])]
+             if e.asset_key == AssetKey(["home_care_guides", "curated"])]
     meta = {k: v.value for k, v in mat.metadata.items()}
     assert meta["removed/ingest/malformed_json"] == 1 and meta["removed/ingest/not_an_object"] == 1
     assert meta["removed/exact_dedup/exact_duplicate"] == 2  # the same guide twice, and its text under a new id
@@ -151,7 +151,7 @@ def test_open_textbook_library_end_to_end(write_spec, settings):
     assert result.success, [e.message for e in result.all_events if e.is_failure]
     meta = published(result, spec.id)
     curated = {k: v.value for k, v in [e.materialization for e in result.get_asset_materialization_events()
-                                       if e.asset_key == AssetKey(["curated", spec.id])][0].metadata.items()}
+                                       if e.asset_key == AssetKey([spec.id, "curated"])][0].metadata.items()}
     # books of a series share their description (volumes 2, 3 ...), but each has its own OTL ID: every book stays
     assert not any(k.startswith("removed/exact_dedup") for k in curated) and "removed/near_dedup" not in str(curated)
     assert meta["version"] == "v1" and meta["dagster/row_count"] == 1112
@@ -218,7 +218,7 @@ def test_nightly_job_publishes_versions_to_the_hub(hub, tmp_path, monkeypatch):
     third = run_nightly(specs, settings)
     assert third.success and published(third, "school_notices")["version"] == "v2"
     [curated] = [e.materialization for e in third.get_asset_materialization_events()
-                 if e.asset_key == AssetKey(["curated", "school_notices"])]
+                 if e.asset_key == AssetKey(["school_notices", "curated"])]
     # v1 was read back from the Hub to compare; the repost is a record of its own (its own notice_id)
     assert curated.metadata["previous"].value == {"version": "v1", "kept": 19, "added": 2, "removed": 0}
     assert published(third, "home_care_guides")["changed"] is False
@@ -244,7 +244,7 @@ def test_publishing_refuses_a_curation_no_suite_has_passed(settings):
     spec = load_catalog()["home_care_guides"]
     defs = build_definitions({spec.id: spec}, settings)
     assert defs.resolve_job_def("nightly").execute_in_process().success
-    curated, published_ = (defs.resolve_assets_def(AssetKey([stage, spec.id])) for stage in ("curated", "published"))
+    curated, published_ = (defs.resolve_assets_def(AssetKey([spec.id, stage])) for stage in ("curated", "published"))
     same = materialize([curated])  # nothing changed: the checked curation is reused
     assert same.success and same.asset_materializations_for_node(curated.node_def.name)[0].metadata["reused"].value
     add_entry(settings.takedown_dir, spec.id, Entry("key", {"guide_id": "HC-001"}, "test"), [])

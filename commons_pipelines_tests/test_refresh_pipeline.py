@@ -33,7 +33,7 @@ def rows(settings, source_id="school_notices") -> dict[str, dict]:
 
 def curated_meta(result, source_id="school_notices") -> dict:
     [mat] = [e.materialization for e in result.get_asset_materialization_events()
-             if e.asset_key == AssetKey(["curated", source_id])]
+             if e.asset_key == AssetKey([source_id, "curated"])]
     return {k: v.value for k, v in mat.metadata.items()}
 
 
@@ -130,8 +130,8 @@ def test_one_broken_yaml_leaves_the_other_sources_running(notices, settings, tmp
     good, broken = scan_catalog(catalog)
     assert list(good) == ["school_notices"] and "licence" in broken["broken"]
     defs = build_definitions(good, settings, broken)
-    assert "not an open licence" in defs.resolve_assets_def(AssetKey(["catalog", "broken"])).descriptions_by_key[
-        AssetKey(["catalog", "broken"])]
+    assert "not an open licence" in defs.resolve_assets_def(AssetKey(["broken", "catalog"])).descriptions_by_key[
+        AssetKey(["broken", "catalog"])]
     result = defs.resolve_job_def("nightly").execute_in_process(raise_on_error=False)
     assert not result.success and published(result, "school_notices")["version"] == "v1"
     [failure] = [e for e in result.all_events if e.is_step_failure]

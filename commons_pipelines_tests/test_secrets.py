@@ -52,7 +52,7 @@ def test_canaries_appear_nowhere(hub, tmp_path):
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 1  # the failing check, the broken YAML and the unreachable repo
     assert "school_notices: published v1" in out.stdout and "broken.yaml" in out.stderr
-    assert "check failed: curated/home_care_guides declared_suite" in out.stderr
+    assert "check failed: home_care_guides/curated declared_suite" in out.stderr
     assert hub.injected, "the faults were not reached"
 
     canaries = [TOKEN, PII_KEY]

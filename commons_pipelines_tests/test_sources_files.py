@@ -75,7 +75,7 @@ def test_the_where_filter_keeps_only_cc_by_textbooks_and_counts_the_others(night
     got = rows(settings, "open_textbooks")
     assert got and {r["license"] for r in got} == {"Attribution"}
     [mat] = [e.materialization for e in result.get_asset_materialization_events()
-             if e.asset_key.path == ["curated", "open_textbooks"]]
+             if e.asset_key.path == ["open_textbooks", "curated"]]
     filtered = mat.metadata["removed/ingest/where"].value
     assert filtered == 1112 - 292 and len(got) <= 292
 

@@ -175,7 +175,7 @@ def page(driver, url: str, name: str):
 def test_catalog_and_lineage_show_the_three_materialised_layers(ui, browser):
     with page(browser, f"{ui}/assets", "catalog"):
         # a row: the asset's key, its description, code location, group, then its status
-        wait_for(browser, *(rf"^{layer} / school_notices\n(.*\n){{1,4}}Materialized$"
+        wait_for(browser, *(rf"^school_notices / {layer}\n(.*\n){{1,4}}Materialized$"
                             for layer in ("raw", "curated", "published")))
     with page(browser, f"{ui}/asset-groups/school_notices", "lineage"):
         # a node of the graph: raw with its listing check, curated with its two suites, published with none
@@ -184,7 +184,7 @@ def test_catalog_and_lineage_show_the_three_materialised_layers(ui, browser):
 
 
 def test_published_asset_shows_its_materialisation_metadata(ui, browser):
-    with page(browser, f"{ui}/assets/published/school_notices", "published"):
+    with page(browser, f"{ui}/assets/school_notices/published", "published"):
         wait_for(browser, r"^Row count\n19$", r"^version\n.*\nv1$", r"^changed\n.*\ntrue$",
                  r"^exact_dedup 20 19 1 exact_duplicate: 1$")
 
@@ -193,7 +193,7 @@ def test_curated_checks_tab_shows_both_suites_passed(ui, browser):
     def passed(suite):
         return rf"^Great Expectations, {suite} suite: .*\nLatest execution\nEvaluation result\nPassed$"
 
-    with page(browser, f"{ui}/assets/curated/school_notices?view=checks", "curated-checks"):
+    with page(browser, f"{ui}/assets/school_notices/curated?view=checks", "curated-checks"):
         wait_for(browser, r"^Checks \(2\)$", r"^declared_suite\nSucceeded$", r"^generic_suite\nSucceeded$",
                  passed("declared"))
         click(browser, '[title="generic_suite"]')

@@ -21,7 +21,7 @@ def broken_source(name: str, error: str):
     while every other source loads and runs."""
     group = re.sub(r"[^A-Za-z0-9_]", "_", name) or "broken"
 
-    @asset(key=AssetKey(["catalog", group]), group_name=group, description=f"This source's YAML does not load: {error}",
+    @asset(key=AssetKey([group, "catalog"]), group_name=group, description=f"This source's YAML does not load: {error}",
            metadata={"error": error})
     def catalog_entry() -> None:
         raise Failure(description=error)

@@ -88,7 +88,7 @@ def network_failure(context: AssetExecutionContext, settings: Settings, message:
 
 
 def keys(spec: SourceSpec) -> tuple[AssetKey, AssetKey, AssetKey]:
-    return AssetKey(["raw", spec.id]), AssetKey(["curated", spec.id]), AssetKey(["published", spec.id])
+    return AssetKey([spec.id, "raw"]), AssetKey([spec.id, "curated"]), AssetKey([spec.id, "published"])
 
 
 def warehouse_pool(spec: SourceSpec) -> str:
