@@ -114,9 +114,13 @@ def test_run_twice_publishes_v1_then_nothing(tmp_path):
     assert sorted(p.name for p in (tmp_path / "published" / "school_notices" / "versions").iterdir()) == ["v1"]
 
 
-def test_catalog_lists_every_source_with_its_suites(tmp_path):
-    out = commons("catalog", home=tmp_path)
+def test_check_passes_over_the_shipped_catalog_and_lists_every_source_with_its_suites(tmp_path):
+    from commons_pipelines.spec import CATALOG_DIR
+
+    out = commons("check", home=tmp_path)
     assert out.returncode == 0, out.stderr
+    assert all(f"{p.stem}: " in out.stdout for p in CATALOG_DIR.glob("*.yaml"))
+    assert "fr_medicines: files" in out.stdout and "not checked (network)" in out.stdout
     assert "school_notices: files, CC-BY-4.0, en, fr, es, suites: generic, declared" in out.stdout
     assert "home_care_guides: files, CC-BY-SA-4.0" in out.stdout
     assert "columns: not landed yet" in out.stdout  # a fresh home: nothing to compare the columns with

@@ -10,6 +10,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from commons_pipelines.cli import check_source
 from commons_pipelines.ingest.http import FetchError
 from commons_pipelines.ingest.state import known_files
 from commons_pipelines.ingest.warehouse import quarantine_counts, read_records
@@ -213,3 +214,5 @@ def test_envidat_and_data_gouv_publish_from_recorded_responses(tmp_path, setting
         assert not [e for e in emails if e in text]
         card = (folder / "README.md").read_text()
         assert specs[source_id].attribution.citation in card
+        problems, _ = check_source(specs[source_id], settings)  # every column the YAML names has landed
+        assert problems == []

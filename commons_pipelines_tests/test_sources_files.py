@@ -147,3 +147,13 @@ def test_a_where_cannot_read_files(write_spec, settings, tmp_path):
     Ingest(spec, db, tmp_path / "work", lambda host: None).run(pipeline(spec, settings.warehouse_dir, settings.dlt_dir))
     with pytest.raises(WhereError, match="field 'where'"):
         list(read_records(db, where=spec.where))
+
+
+@pytest.mark.parametrize("source_id", sorted(CAPTURES))
+def test_commons_check_finds_every_column_the_yaml_names_in_the_landed_schema(nightly, source_id):
+    from commons_pipelines.cli import check_source
+    from commons_pipelines.spec import CATALOG_DIR, load_spec
+
+    _, settings, _ = nightly
+    problems, notes = check_source(load_spec(CATALOG_DIR / f"{source_id}.yaml"), settings)
+    assert problems == [] and any(n.startswith("columns: checked against the landed schema") for n in notes)

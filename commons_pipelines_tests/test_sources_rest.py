@@ -113,3 +113,12 @@ def test_ai_incidents_come_from_a_graphql_post(nightly, tables):
     assert any("FindIncidents" in p.get("query", "") for p in posts)
     sent = json.loads((CAPTURES / "aiid" / "graphql_incidents_incidents.json").read_text())["data"]["incidents"]
     assert sorted(tables["ai_incidents"].column("incident_id").to_pylist()) == sorted(i["incident_id"] for i in sent)
+
+
+@pytest.mark.parametrize("source_id", IDS)
+def test_commons_check_finds_every_column_the_yaml_names_in_the_landed_schema(nightly, source_id):
+    from commons_pipelines.cli import check_source
+
+    _, settings, _ = nightly
+    problems, notes = check_source(load_spec(CATALOG_DIR / f"{source_id}.yaml"), settings)
+    assert problems == [] and any(n.startswith("columns: checked against the landed schema") for n in notes)
