@@ -348,7 +348,7 @@ KIND_ORIGINS = {"files": None, "rest_api": "https://api.example.org/v2", "sql": 
 
 
 def test_new_source_writes_a_yaml_that_loads_for_every_kind_and_refuses_a_bad_or_taken_id(tmp_path):
-    from commons_pipelines.scaffold import PLACEHOLDER, source_test
+    from commons_pipelines.cli.scaffold import PLACEHOLDER, source_test
     from commons_pipelines.spec import KINDS, load_spec
 
     assert sorted(KIND_ORIGINS) == sorted(KINDS)
@@ -394,7 +394,7 @@ def test_new_source_from_a_local_file_reads_its_columns_and_its_test_publishes_i
     text = re.sub(r"  # TODO\(new-source\)[^\n]*", "", text).replace("text_columns: []", "text_columns: [title, body]")
     (catalog / "notices.yaml").write_text(text.replace("languages: [en]", "languages: [en, fr]"))
 
-    from commons_pipelines.scaffold import source_test
+    from commons_pipelines.cli.scaffold import source_test
     from commons_pipelines.spec import load_spec
 
     package = tmp_path / "generated"

@@ -20,12 +20,12 @@ from urllib.parse import urlencode, urlsplit
 
 import yaml
 
-from .licences import OPEN_LICENCES
-from .spec import CATALOG_DIR, KINDS, SpecError, allowed_roots, inside_roots, parse_spec
+from ..licences import OPEN_LICENCES
+from ..spec import CATALOG_DIR, KINDS, SpecError, allowed_roots, inside_roots, parse_spec
 
 PLACEHOLDER = "TODO(new-source)"
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,62}$")  # spec.SourceId
-TESTS_DIR = Path(__file__).resolve().parent.parent / "commons_pipelines_tests"
+TESTS_DIR = Path(__file__).resolve().parents[2] / "commons_pipelines_tests"
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json",
            ".parquet": "parquet"}
 CONTENT_TYPES = {"csv": "text/csv", "tsv": "text/tab-separated-values", "jsonl": "application/x-ndjson",
@@ -395,9 +395,11 @@ def source_test(spec) -> str:
               "# a catalog outside the project: this test is yours, not the project's\n"
               f"SOURCE = Path({str(spec.origin.absolute())!r})")
     if not in_place:
-        source += ("\nCAPTURES = Path(__file__).parent / \"captures\" / ID  # the recorded responses, and a SOURCE.txt "
-                   "saying\n# where they come from (URL, date, licence)")
-    fill = {"id": spec.id, "extra_imports": "", "local_imports": "", "placeholder": PLACEHOLDER, "source": source,
+        source += ("\n# real recorded responses are kept outside the project, with a SOURCE.txt saying where they come from\n"
+                   "# (URL, date, licence), and read in place; responses we write ourselves may live in the test\n"
+                   "CAPTURES = SHARED_DATA / \"api_captures\" / ID")
+    fill = {"id": spec.id, "extra_imports": "", "local_imports": "" if in_place else "from .conftest import SHARED_DATA\n",
+            "placeholder": PLACEHOLDER, "source": source,
             "spec_imports": "CATALOG_DIR, load_spec" if shipped else "load_spec",
             "path_import": "\nfrom pathlib import Path\n" if not (shipped and in_place) else ""}
     if in_place:
@@ -413,7 +415,7 @@ def source_test(spec) -> str:
                 "split), keep them in CAPTURES with a SOURCE.txt (repository, revision, date, licence), and write in "
                 "test_published_rows what the published rows must hold.")
         fill.update(extra_imports="import yaml\nfrom huggingface_hub import HfApi\n",
-                    local_imports="from .hub_emulator import serve\n")
+                    local_imports=fill["local_imports"] + "from .hub_emulator import serve\n")
         body = HUB
     elif kind == "sql":
         how = "an extract of the database, saved as SQLite, is read instead of the server"
@@ -429,7 +431,7 @@ def source_test(spec) -> str:
         todo = ("To finish it: record the responses the source asks for (`curl -sS -o <CAPTURES>/<file> '<url>'`, a "
                 "page or two, kept small) with a SOURCE.txt (URL, date, licence), list each in ROUTES, and write in "
                 "test_published_rows what the published rows must hold. A failing run lists the requests it made.")
-        fill.update(local_imports="from .replay import Replay\n")
+        fill.update(local_imports=fill["local_imports"] + "from .replay import Replay\n")
         body = REPLAY.replace("{routes}", lines.replace("{", "{{").replace("}", "}}"))
     doc = (f"Recorded-response test of the `{spec.id}` source (kind `{kind}`), written by `commons new-source`: "
            f"{how}, and the source runs through the whole nightly job to a published v1 with every check passed.")
