@@ -15,6 +15,7 @@ from commons_pipelines.urls import check_host
 
 from .conftest import SHARED_DATA, readable
 from .replay import Replay
+from .test_pipeline import run_nightly
 from .test_refresh import land
 
 CAPTURES = SHARED_DATA / "api_captures"
@@ -136,6 +137,11 @@ def test_a_missing_token_variable_names_the_yaml_and_the_field(write_spec, repla
     with pytest.raises(SpecError, match=r"api\.yaml: field 'rest_api\.auth\.token_env': .*GHO_TOKEN is not set"):
         land(spec, settings)
     assert not replay.seen
+    result = run_nightly({spec.id: spec}, settings)  # in Dagster: one line, at once, not retried as the network
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    error = failure.event_specific_data.error
+    assert error.cls_name == "Failure" and "field 'rest_api.auth.token_env'" in error.message
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
 
 
 def test_a_local_address_is_refused_before_any_request(write_spec, replay, settings):

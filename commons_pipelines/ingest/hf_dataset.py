@@ -41,6 +41,7 @@ from ..urls import public_url
 from .http import FetchError
 from .listing import Known, Listed, Plan
 from .readers import read_file
+from .runner import SourceError
 
 __all__ = ["HubSourceError", "location", "plan", "read"]
 
@@ -60,7 +61,7 @@ IGNORED = {"README.md", "config.json", "dataset_info.json", "dataset_infos.json"
            "dataset_dict.json"}
 
 
-class HubSourceError(FileNotFoundError):
+class HubSourceError(SourceError, FileNotFoundError):
     """A repository, revision, config or split that is not there (or not readable with the token given)."""
 
 

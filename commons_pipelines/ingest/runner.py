@@ -118,7 +118,12 @@ def records_source(spec: SourceSpec, plan: Plan | None = None, run: str = "",
     return source()
 
 
-class NoFiles(RuntimeError):
+class SourceError(RuntimeError):
+    """A source that cannot be read as its YAML says (a table, a repository, a variable that is not there): the
+    message names the YAML and the field; retrying would change nothing."""
+
+
+class NoFiles(SourceError):
     """A new source whose listing is empty: a wrong path, glob or filter, never an empty dataset."""
 
 
@@ -171,4 +176,4 @@ def empty_listing(spec: SourceSpec) -> str:
     return f"{spec.origin}: field '{spec.kind}': nothing listed at {where}"
 
 
-__all__ = ["Ingest", "Listed", "NoFiles", "Plan", "empty_listing", "kind_module", "records_source"]
+__all__ = ["Ingest", "Listed", "NoFiles", "Plan", "SourceError", "empty_listing", "kind_module", "records_source"]

@@ -38,13 +38,14 @@ from ..columns import input_names
 from ..spec import SourceSpec, allowed_roots, inside_roots
 from .http import FetchError
 from .listing import Known, Listed, Plan
+from .runner import SourceError
 
 __all__ = ["location", "plan", "read"]
 
 QUERY = "query"
 
 
-class SqlError(RuntimeError):
+class SqlError(SourceError):
     """A SQL source that cannot be read; the message names the YAML and the field, never a credential."""
 
 

@@ -55,7 +55,7 @@ from ..code import code_version
 from ..columns import ROW_SHA256
 from ..curate.runner import Curated, curate, load_curated
 from ..curate.takedown import load_entries
-from ..ingest.runner import Ingest, NoFiles, empty_listing, records_source
+from ..ingest.runner import Ingest, SourceError, empty_listing, records_source
 from ..ingest.http import FetchError
 from ..ingest.state import RAW, RECORDS, data_version, last_run, renamed_columns, tables
 from ..ingest.warehouse import WhereError, ingest_count, read_records
@@ -64,7 +64,7 @@ from ..naming import column_name
 from ..publish import HubError, publish
 from ..publish.previous import previous_rows
 from ..settings import Settings, pii_key
-from ..spec import SourceSpec
+from ..spec import SourceSpec, SpecError
 from ..stats import CurationReport, StageCount
 from ..urls import check_host
 from ..validate.runner import record_verdict, run_suite, unvalidated, write_docs
@@ -246,7 +246,7 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
                 plan = job.make_plan()
             except FetchError as err:
                 raise network_failure(context, settings, str(err)) from None
-            except (NoFiles, FileNotFoundError) as err:
+            except (SourceError, SpecError, FileNotFoundError) as err:
                 raise Failure(str(err)) from None
             loaded = []
             if plan.read:
