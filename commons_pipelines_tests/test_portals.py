@@ -10,7 +10,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from commons_pipelines.cli import check_source
+from commons_pipelines.cli.check import check_source
 from commons_pipelines.ingest.http import FetchError
 from commons_pipelines.ingest.state import known_files
 from commons_pipelines.ingest.warehouse import quarantine_counts, read_records

@@ -151,7 +151,7 @@ def test_a_where_cannot_read_files(write_spec, settings, tmp_path):
 
 @pytest.mark.parametrize("source_id", sorted(CAPTURES))
 def test_commons_check_finds_every_column_the_yaml_names_in_the_landed_schema(nightly, source_id):
-    from commons_pipelines.cli import check_source
+    from commons_pipelines.cli.check import check_source
     from commons_pipelines.spec import CATALOG_DIR, load_spec
 
     _, settings, _ = nightly

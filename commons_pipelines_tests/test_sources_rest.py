@@ -117,7 +117,7 @@ def test_ai_incidents_come_from_a_graphql_post(nightly, tables):
 
 @pytest.mark.parametrize("source_id", IDS)
 def test_commons_check_finds_every_column_the_yaml_names_in_the_landed_schema(nightly, source_id):
-    from commons_pipelines.cli import check_source
+    from commons_pipelines.cli.check import check_source
 
     _, settings, _ = nightly
     problems, notes = check_source(load_spec(CATALOG_DIR / f"{source_id}.yaml"), settings)
