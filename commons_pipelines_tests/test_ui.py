@@ -181,6 +181,8 @@ def test_catalog_and_lineage_show_the_three_materialised_layers(ui, browser):
         # a node of the graph: raw with its listing check, curated with its two suites, published with none
         wait_for(browser, *(rf"^Asset checks\n{checks}\n(.*\n){{1,3}}Materialized$"
                             for checks in ("1 / 1 Passed", "2 / 2 Passed", "–")))
+        # each node is labelled with its stage (the key's last part), not three times with the source id
+        wait_for(browser, *(rf"^{layer}\nLatest event" for layer in ("raw", "curated", "published")))
 
 
 def test_published_asset_shows_its_materialisation_metadata(ui, browser):
