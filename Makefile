@@ -32,7 +32,7 @@ ui: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -w workspace.yaml
 
 catalog: install
-	$(BIN)/commons catalog
+	$(BIN)/commons check
 
 DATA := ../shared/data
 bench: install
