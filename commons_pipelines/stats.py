@@ -40,12 +40,15 @@ class CurationReport:
     previous: dict = field(default_factory=dict)  # against the published version: {version, kept, added, removed}
     renamed: dict[str, str] = field(default_factory=dict)  # input columns renamed off the reserved '_' prefix
     warnings: list[str] = field(default_factory=list)
+    compute: list[dict] = field(default_factory=list)  # footprint.Footprint of each stage that made the version
 
     def as_dict(self) -> dict:
         return {"pii": [vars(p) for p in self.pii], "ner": self.ner, "erased": self.erased,
-                "previous": self.previous, "renamed": self.renamed, "warnings": self.warnings}
+                "previous": self.previous, "renamed": self.renamed, "warnings": self.warnings,
+                "compute": self.compute}
 
     @classmethod
     def from_dict(cls, data: dict) -> CurationReport:
         return cls([PiiCount(**p) for p in data.get("pii", [])], data.get("ner", "off"), data.get("erased", {}),
-                   data.get("previous", {}), data.get("renamed", {}), data.get("warnings", []))
+                   data.get("previous", {}), data.get("renamed", {}), data.get("warnings", []),
+                   data.get("compute", []))

@@ -44,6 +44,7 @@ alter table {SCHEMA}.files add column if not exists cursor varchar;
 create table if not exists {SCHEMA}.seen (path varchar, sha256 varchar, first_seen timestamptz);
 create table if not exists {SCHEMA}.runs (
     run varchar, started timestamptz, listed bigint, read bigint, checked bigint, vanished bigint, note varchar);
+alter table {SCHEMA}.runs add column if not exists compute varchar;
 """
 
 
@@ -86,9 +87,20 @@ def renamed_columns(db: Path) -> dict[str, str]:
 
 
 def last_run(db: Path) -> dict | None:
-    rows = _read(db, "runs", f"select run, started, listed, read, checked, vanished, note from {SCHEMA}.runs "
+    rows = _read(db, "runs", f"select run, started, listed, read, checked, vanished, note, compute from {SCHEMA}.runs "
                              f"order by started desc limit 1")
-    return dict(zip(("run", "started", "listed", "read", "checked", "vanished", "note"), rows[0])) if rows else None
+    if not rows:
+        return None
+    run = dict(zip(("run", "started", "listed", "read", "checked", "vanished", "note", "compute"), rows[0]))
+    run["compute"] = json.loads(run["compute"]) if run["compute"] else None
+    return run
+
+
+def record_compute(db: Path, run: str, compute: dict) -> None:
+    """What an ingest run cost (footprint.Footprint), kept with the run."""
+    with duckdb.connect(str(db)) as con:
+        con.execute(DDL)
+        con.execute(f"update {SCHEMA}.runs set compute = ? where run = ?", [json.dumps(compute), run])
 
 
 def _content_hash(con: duckdb.DuckDBPyConnection) -> str:
@@ -152,7 +164,7 @@ def reconcile(db: Path, plan: Plan, run: str, results: dict[str, FileResult], ke
             con.execute(f"delete from {RAW}.{QUARANTINE} t where not " + keep.format(
                 extra=f" and (f.status = 'ok' or t.reason = '{UNREADABLE}')"))
         con.execute(f"delete from {SCHEMA}.seen where path not in (select path from {SCHEMA}.files)")
-        con.execute(f"insert into {SCHEMA}.runs values (?, ?, ?, ?, ?, ?, '')",
+        con.execute(f"insert into {SCHEMA}.runs values (?, ?, ?, ?, ?, ?, '', null)",
                     [run, now, len(plan.listed), len(plan.read), len(plan.checked), len(plan.vanished)])
         con.execute("commit")
 
@@ -160,7 +172,7 @@ def reconcile(db: Path, plan: Plan, run: str, results: dict[str, FileResult], ke
 def record_empty_listing(db: Path, run: str) -> None:
     with duckdb.connect(str(db)) as con:
         con.execute(DDL)
-        con.execute(f"insert into {SCHEMA}.runs values (?, ?, 0, 0, 0, 0, 'no file listed')",
+        con.execute(f"insert into {SCHEMA}.runs values (?, ?, 0, 0, 0, 0, 'no file listed', null)",
                     [run, datetime.now(timezone.utc)])
 
 

@@ -57,8 +57,11 @@ from ..curate.runner import Curated, curate, load_curated
 from ..curate.takedown import load_entries
 from ..ingest.runner import Ingest, SourceError, empty_listing, records_source
 from ..ingest.http import FetchError
-from ..ingest.state import RAW, RECORDS, data_version, last_run, renamed_columns, tables
+from ..ingest.state import RAW, RECORDS, data_version, last_run, record_compute, renamed_columns, tables
 from ..ingest.warehouse import WhereError, ingest_count, read_records
+from ..footprint import measured
+from ..footprint import read as read_compute
+from ..footprint import write as write_compute
 from ..locks import source_lock
 from ..naming import column_name
 from ..publish import HubError, publish
@@ -142,6 +145,13 @@ def pii_table(report: CurationReport) -> MetadataValue:
     schema = TableSchema([TableColumn("type"), TableColumn("column"), TableColumn("policy"),
                           TableColumn("found", "int")])
     return MetadataValue.table(records, schema)
+
+
+def compute_table(found: list[dict]) -> MetadataValue:
+    columns = ("stage", "seconds", "cpu_seconds", "peak_rss_mb", "energy_wh", "emissions_g")
+    return MetadataValue.table(
+        [TableRecord({c: f.get(c) if c == "stage" else round(f.get(c) or 0.0, 3) for c in columns}) for f in found],
+        TableSchema([TableColumn("stage"), *(TableColumn(c, "float") for c in columns[1:])]))
 
 
 def language_table(counts: dict[str, int]) -> MetadataValue:
@@ -242,17 +252,19 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
         with source_lock(home, spec.id, "ingest"):
             check = partial(check_host, allow_local=settings.allow_local_urls)
             job = Ingest(spec, db, warehouse.downloads(spec.id), check)
-            try:
-                plan = job.make_plan()
-            except FetchError as err:
-                raise network_failure(context, settings, str(err)) from None
-            except (SourceError, SpecError, FileNotFoundError) as err:
-                raise Failure(str(err)) from None
-            loaded = []
-            if plan.read:
-                loaded = list(dlt.run(context=context, dlt_source=job.source(), dlt_pipeline=warehouse.pipeline(spec),
-                                      dagster_dlt_translator=translator))
-            job.commit()
+            with measured("ingest") as cost:
+                try:
+                    plan = job.make_plan()
+                except FetchError as err:
+                    raise network_failure(context, settings, str(err)) from None
+                except (SourceError, SpecError, FileNotFoundError) as err:
+                    raise Failure(str(err)) from None
+                loaded = []
+                if plan.read:
+                    loaded = list(dlt.run(context=context, dlt_source=job.source(),
+                                          dlt_pipeline=warehouse.pipeline(spec), dagster_dlt_translator=translator))
+                job.commit()
+            record_compute(db, job.run_id, cost.as_dict())
             count, version, schema = ingest_count(db), data_version(db), raw_schema(db, spec)
         # our counts instead of dlt's load info; no preview of rows: raw rows are not yet treated for personal data
         yield MaterializeResult(asset_key=raw_key, data_version=DataVersion(version or "empty"), metadata={
@@ -264,6 +276,7 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
             "files/removed": len(plan.vanished),
             "quarantined": sum(count.removed.values()),
             **{f"quarantined/{reason}": n for reason, n in sorted(count.removed.items())},
+            **cost.metadata(),
         })
 
     @asset_check(asset=raw_key, name="listing", blocking=True,
@@ -306,9 +319,14 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
                 count = ingest_count(db, spec.where)
             except WhereError as err:
                 raise Failure(f"{spec.origin}: {err}") from None
-            result = curate(spec, read_records(db, where=spec.where), warehouse.curated(spec.id), ingest=count,
-                            published=published or (), pii_key=key, workers=warehouse.workers, takedown=entries,
-                            report_extra=extra, inputs=inputs)
+            with measured("curate") as cost:
+                result = curate(spec, read_records(db, where=spec.where), warehouse.curated(spec.id), ingest=count,
+                                published=published or (), pii_key=key, workers=warehouse.workers,
+                                takedown=entries, report_extra=extra, inputs=inputs)
+            if not result.reused:  # the version made from this curation: what its ingest and curation cost
+                ingest_cost = (last_run(db) or {}).get("compute")
+                for found in ([ingest_cost] if ingest_cost else []) + [cost]:
+                    write_compute(result.folder, found)
         if result.reused:
             context.log.info(f"{spec.id}: nothing changed since curation {result.id}: reused")
         removed = {f"removed/{s.stage}/{reason}": n for s in result.stages for reason, n in s.removed.items()}
@@ -322,6 +340,7 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
             "preview": preview(result.files),
             **removed,
             **curation_metadata(result),
+            **cost.metadata(),
         })
 
     checks = [_suite_check(spec, name, curated_key, home) for name in suite_names(spec)]
@@ -340,9 +359,11 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
                 raise Failure(description=f"{spec.id}: not published, the current version stays live: "
                                           + "; ".join(problems))
             target = publisher.make_target()
+            data.report.compute = read_compute(data.folder)  # what made this version, on its card
             try:
-                result = publish(spec, data.files, data.stages, target, report=data.report,
-                                 max_shard_bytes=publisher.max_shard_bytes)
+                with measured("publish") as cost:
+                    result = publish(spec, data.files, data.stages, target, report=data.report,
+                                     max_shard_bytes=publisher.max_shard_bytes)
             except HubError as err:
                 message = f"{spec.id}: not published, the current version stays live: {err}"
                 raise network_failure(context, settings, message) from None
@@ -361,6 +382,8 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
             "stages": stage_table(data.stages),
             **{f"removed/{s.stage}/{reason}": n for s in data.stages for reason, n in s.removed.items()},
             **curation_metadata(data),
+            **cost.metadata(),
+            **({"compute": compute_table(data.report.compute)} if data.report.compute else {}),
         })
 
     return [raw, curated, published], [listing, *checks]
@@ -403,8 +426,10 @@ def _suite_check(spec: SourceSpec, name: str, curated_key: AssetKey, home) -> As
     def check(warehouse: Warehouse) -> AssetCheckResult:
         with source_lock(home, spec.id, f"check {name}"):
             data = load_curated(warehouse.curated(spec.id))
-            result = run_suite(data, name, suite(spec, name, data.schema))
+            with measured(f"check {name}") as cost:
+                result = run_suite(data, name, suite(spec, name, data.schema))
             record_verdict(data, result)
+            write_compute(data.folder, cost)
             docs = write_docs(data, result)
         return AssetCheckResult(
             passed=result.success,
@@ -420,6 +445,7 @@ def _suite_check(spec: SourceSpec, name: str, curated_key: AssetKey, home) -> As
                 "failures": MetadataValue.json(result.failures),
                 **({"failing_values": failing_values(result.failures)} if result.failures else {}),
                 "data_docs": MetadataValue.url(docs.as_uri()),
+                **cost.metadata(),
             },
         )
 

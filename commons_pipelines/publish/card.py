@@ -179,6 +179,30 @@ def _personal_data_section(spec: SourceSpec, report: CurationReport | None) -> l
             "(counts only).", table, ner_sentence(spec, report.ner)]
 
 
+def _number(value, digits: int | None = None) -> str:
+    """With `digits` decimals, or three significant digits."""
+    if value is None:
+        return "–"
+    return f"{value:,.{digits}f}" if digits is not None else f"{value:.3g}"
+
+
+def _compute_section(report: CurationReport | None, version: str) -> list[str]:
+    found = report.compute if report else []
+    if not found:
+        return []
+    rows = [[f["stage"], _number(f.get("seconds"), 1), _number(f.get("cpu_seconds"), 1),
+             _number(f.get("peak_rss_mb"), 0), _number(f.get("energy_wh")), _number(f.get("emissions_g"))]
+            for f in found]
+    countries = sorted({f["country"] for f in found if f.get("country")})
+    grid = (f"the carbon intensity of the grid of {', '.join(countries)}" if countries else
+            "no grid was given (COMMONS_CARBON_COUNTRY), so emissions are not estimated")
+    return ["## Compute",
+            f"What making {version} took, stage by stage: wall and CPU time, peak memory, and the energy and emissions "
+            "that codecarbon estimates offline (the CPU's and the memory's power over the stage; " + grid + "). "
+            "Publishing this version is not counted: it writes this card.",
+            _table(["Stage", "Wall (s)", "CPU (s)", "Peak memory (MB)", "Energy (Wh)", "CO₂eq (g)"], rows)]
+
+
 def _renamed(report: CurationReport | None) -> list[str]:
     if report is None or not report.renamed:
         return []
@@ -210,6 +234,7 @@ def render_card(spec: SourceSpec, shards: ShardSet, stages: Sequence[StageCount]
         _table(["Stage", "Rows in", "Rows out", "Removed", "Removed by reason"], _stage_rows(stages)),
         *_language_section(shards),
         *_personal_data_section(spec, report),
+        *_compute_section(report, history[-1].name if history else "this version"),
         "## Data",
         f"{shards.rows:,} rows in {len(shards.shards)} Parquet file(s) under "
         f"`{DATA_DIR}/{'<language>/' if shards.per_language else ''}` (zstd, page index, "
