@@ -6,6 +6,7 @@ import shutil
 
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from dagster import AssetKey
 
 from commons_pipelines.orchestration import build_definitions
@@ -186,3 +187,20 @@ def test_a_network_failure_at_ingest_is_retried_by_dagster(write_spec, tmp_path)
     assert result.success and len(answers) == 2
     assert any(e.event_type_value == "STEP_UP_FOR_RETRY" and e.step_key == "ingest_flaky" for e in result.all_events)
     assert published(result, spec.id)["dagster/row_count"] == 2
+
+
+def test_editing_only_expectations_and_the_title_reuses_the_curation_and_checks_it_again(notices, settings, tmp_path):
+    specs, _ = notices
+    assert run_nightly(specs, settings).success
+    spec = specs["school_notices"]
+    data = yaml.safe_load(spec.origin.read_text(encoding="utf-8"))
+    data["title"] = "School notices to families, retitled"
+    data["expectations"] = data["expectations"][:1] + [{"expect_column_values_to_not_be_null": {"column": "school"}}]
+    spec.origin.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    specs = {spec.id: load_spec(spec.origin)}
+    result = run_nightly(specs, settings)
+    assert result.success and curated_meta(result)["reused"] is True
+    assert checks(result)[("school_notices", "declared_suite")] is True
+    [check] = [e for e in result.get_asset_check_evaluations() if e.check_name == "declared_suite"]
+    assert check.metadata["evaluated_expectations"].value == 2  # the new suite ran on the reused curation
+    assert published(result, "school_notices")["changed"] is False

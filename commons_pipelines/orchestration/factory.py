@@ -397,12 +397,18 @@ def published_links(url: str | None, result) -> dict:
     return {"dataset": MetadataValue.path(result.ref), "card": MetadataValue.path(str(Path(result.ref) / "README.md"))}
 
 
+NOT_CURATED = {"origin", "owners", "columns", "title", "description", "attribution", "expectations", "publish",
+               "schedule"}
+"""Fields of a source that curation does not read (the UI, the card, the checks, publishing): editing them reuses
+the curation; its checks run again all the same."""
+
+
 def curation_inputs(spec: SourceSpec, db, entries, key: bytes | None, published: bool) -> dict:
     """Everything a curation depends on; the same inputs give the same curation, which is then reused."""
     def digest(data: bytes) -> str:
         return hashlib.sha256(data).hexdigest()[:16]
 
-    what = spec.model_dump_json(exclude={"origin", "owners", "columns"})  # shown in the UI, not curated
+    what = spec.model_dump_json(exclude=NOT_CURATED)
     return {"raw": data_version(db), "spec": digest(what.encode()),
             "takedown": digest(json.dumps([vars(e) for e in entries], sort_keys=True).encode()),
             "code": code_version("curate"), "key": digest(b"commons-pii-key\0" + key) if key else "",
