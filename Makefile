@@ -35,8 +35,16 @@ catalog: install
 	$(BIN)/commons check
 
 DATA := ../shared/data
-bench: install
+# datatrove for the side-by-side benchmark, in its own venv: it needs xxhash<4, we pin xxhash 4
+DATATROVE := $(CURDIR)/.commons/bench/datatrove-venv
+$(DATATROVE)/.installed: benchmarks/datatrove-requirements.txt
+	test -d $(DATATROVE) || $(PYTHON) -m venv $(DATATROVE)
+	$(DATATROVE)/bin/python -m pip install --quiet -r benchmarks/datatrove-requirements.txt
+	touch $@
+
+bench: install $(DATATROVE)/.installed
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[bench]'
+	$(BIN)/python benchmarks/side_by_side.py --mb 300 --nightly 20 --out benchmarks/results/side_by_side.md
 	$(BIN)/python benchmarks/pipeline.py --copies 20 --out benchmarks/results/pipeline.md
 	$(BIN)/python benchmarks/steps.py --mb 100 --out benchmarks/results/steps.md
 	$(BIN)/python benchmarks/language_accuracy.py $(DATA)/language/udhr_151_languages.jsonl --compare --out benchmarks/results/language.md
