@@ -347,3 +347,58 @@ def test_numbers_inside_urls_handles_and_course_codes_are_not_phones():
     found = scan(pa.array(values), ("PHONE",), default_regions(["en"]))
     assert found == []
     assert contains(pa.array(["Ring the office on 020 7946 0321 before noon."]), ("PHONE",), ["GB"]).to_pylist() == [True]
+
+
+def _with_check(body: str, valid, alphabet: str = "0123456789", at: int | None = None) -> tuple[str, str]:
+    """`body` with the check character that `valid` accepts (inserted at `at`, else appended), and with one it refuses."""
+    def put(c: str) -> str:
+        return body + c if at is None else body[:at] + c + body[at:]
+
+    good = [put(c) for c in alphabet if valid(put(c))]
+    bad = [put(c) for c in alphabet if not valid(put(c))]
+    assert good and bad, body
+    return good[0], bad[0]
+
+
+def test_european_national_ids_are_found_by_their_checksums_and_labels():
+    from stdnum.at import vnr
+    from stdnum.ch import ssn
+    from stdnum.fi import hetu
+    from stdnum.pl import pesel
+    from stdnum.se import personnummer
+
+    codes = bdpm().column("c0").to_pylist()[:12]  # real 8-digit codes as the varying part of each number
+    cases = []  # (text with a valid number, text with a wrong check, text without the label it needs or None)
+    for k, code in enumerate(codes):
+        day, month, year = f"{k + 10:02d}", f"{k % 12 + 1:02d}", f"{code[:2]}"
+        avs = _with_check("756" + code + code[0], lambda n: ssn.is_valid(n))
+        dotted = [f"{n[:3]}.{n[3:7]}.{n[7:11]}.{n[11:]}" for n in avs]
+        cases.append((f"Numéro AVS : {dotted[0]}.", f"Numéro AVS : {dotted[1]}.", f"AHV {avs[0]} bitte angeben"))
+        sv = _with_check(code[:3] + day + month + year, vnr.is_valid, at=3)
+        cases.append((f"SVNR {sv[0][:4]} {sv[0][4:]}", f"SVNR {sv[1][:4]} {sv[1][4:]}", f"Nummer {sv[0]}"))
+        pe = _with_check(f"{year}{month}{day}{code[:4]}", pesel.is_valid)
+        cases.append((f"PESEL: {pe[0]}", f"PESEL: {pe[1]}", f"numer {pe[0]}"))
+        se = _with_check(f"{year}{month}{day}-{code[:3]}", lambda n: personnummer.is_valid(n))
+        cases.append((f"personnummer {se[0]}", f"personnummer {se[1]}", None))
+        fi = _with_check(f"{day}{month}{year}-{code[:3]}", hetu.is_valid, "0123456789ABCDEFHJKLMNPRSTUVWXY")
+        cases.append((f"henkilötunnus {fi[0]}", f"henkilötunnus {fi[1]}", None))
+    found = lambda texts: {m.row for m in scan(pa.array(texts), ["NATIONAL_ID"])}  # noqa: E731
+    good, bad = [c[0] for c in cases], [c[1] for c in cases]
+    unlabelled = [c[2] for c in cases if c[2]]
+    assert found(good) == set(range(len(good)))
+    assert found(bad) == set(), [bad[i] for i in found(bad)]
+    # the AVS needs no label (756 and an EAN-13 check digit); the others' checksums are too weak to go without one
+    assert {unlabelled[i].split()[0] for i in found(unlabelled)} == {"AHV"}
+
+
+def test_danish_cpr_needs_its_label_and_a_real_date():
+    texts = ["CPR-nr. 211062-5629", "CPR-nr. 321362-5629", "Ordrenummer 211062-5629"]
+    assert {m.row for m in scan(pa.array(texts), ["NATIONAL_ID"])} == {0}
+
+
+@pytest.mark.parametrize("regions", [["DE"], ["FR"], ["ES"], ["GB"], ["DE", "CH", "AT"]])
+def test_dates_are_never_phone_numbers(regions):
+    texts = ["Urteil vom 04.12.2017, Az. 3 K 12/17", "audience du 04/12/2017", "sentencia de 4-12-2017",
+             "published 2017-12-04", "Rufnummer seit 04.12.2017 gültig"]
+    assert scan(pa.array(texts), ["PHONE"], regions) == []
+    assert len(scan(pa.array(["Tel. 030 1234567", "Tél. : 01 42 68 53 07"]), ["PHONE"], ["DE", "FR"])) == 2

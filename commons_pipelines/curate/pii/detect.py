@@ -23,13 +23,19 @@ import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
 from stdnum import iban, luhn
+from stdnum.at import vnr as at_vnr
 from stdnum.be import nn as be_nn
+from stdnum.ch import ssn as ch_ssn
+from stdnum.dk import cpr as dk_cpr
+from stdnum.fi import hetu as fi_hetu
 from stdnum.de import idnr as de_idnr
 from stdnum.es import dni as es_dni, nie as es_nie
 from stdnum.fr import nir as fr_nir
 from stdnum.it import codicefiscale as it_cf
 from stdnum.nl import bsn as nl_bsn
+from stdnum.pl import pesel as pl_pesel
 from stdnum.pt import nif as pt_nif
+from stdnum.se import personnummer as se_pnr
 from stdnum.us import ssn as us_ssn
 
 from ...spec import PATTERN_PII
@@ -182,6 +188,13 @@ _PHONE_LABEL = re.compile(r"(?<![^\W\d_])(?:phone|tel|t[eé]l[eé]phone|tel[eé]
 
 
 _DIGIT_RUN = re.compile(r"\d(?:[^\w\n]{0,3}\d){4,}")
+# a calendar date (04.12.2017, 4/12/2017, 2017-12-04, 04-12-2017): never a phone number, whatever it parses as
+_DATE = re.compile(r"(?:(?:0?[1-9]|[12]\d|3[01])([./-])(?:0?[1-9]|1[0-2])\1(?:1[89]|20)\d\d"
+                   r"|(?:1[89]|20)\d\d([./-])(?:0?[1-9]|1[0-2])\2(?:0?[1-9]|[12]\d|3[01]))")
+
+
+def _date(raw: str) -> bool:
+    return _DATE.fullmatch(raw.strip()) is not None
 
 
 def _least_digits(region: str) -> int:
@@ -233,7 +246,7 @@ def _phone(text: str, regions: Sequence[str]) -> Found:
     for region in regions or ("ZZ",):
         for m, usual in _matches(text, region):
             if (any(s < m.end and m.start < e for s, e, _ in out) or _embedded(text, m.start, m.end)
-                    or _NOT_PHONE.search(text, max(0, m.start - 12), m.start)):
+                    or _NOT_PHONE.search(text, max(0, m.start - 12), m.start) or _date(m.raw_string)):
                 continue
             if not (usual and phonenumbers.is_valid_number(m.number)) and not (
                     len(phonenumbers.national_significant_number(m.number)) >= 7
@@ -242,7 +255,7 @@ def _phone(text: str, regions: Sequence[str]) -> Found:
                 continue
             out.append((m.start, m.end, phonenumbers.format_number(m.number, phonenumbers.PhoneNumberFormat.E164)))
     for m in _PHONE_SHAPE.finditer(text):
-        if any(s < m.end() and m.start() < e for s, e, _ in out):
+        if any(s < m.end() and m.start() < e for s, e, _ in out) or _date(m.group()):
             continue
         if _PHONE_LABEL.search(text, max(0, m.start() - 16), m.start()) or re.match(
                 r"\W{0,3}(?:office|home|work|mobile|fax)(?![^\W\d_])", text[m.end():m.end() + 12], re.I):
@@ -273,6 +286,9 @@ _IDNR_WORDS = r"Steuer-?ID|Steuer-?IdNr|IdNr|Steueridentifikationsnummer|Identif
 _NN_WORDS = r"NN|INSZ|NISS|Rijksregister\w*|registre national|national number"
 _BSN_WORDS = r"BSN|burgerservicenummer|sofi-?nummer"
 _NIF_WORDS = r"NIF|contribuinte"
+_SVNR_WORDS = r"SVNR|VSNR|SV-?Nr|Versicherungsnummer|Sozialversicherungsnummer"
+_PESEL_WORDS = r"PESEL"
+_CPR_WORDS = r"CPR|CPR-?nr|personnummer"
 
 
 @dataclass(frozen=True)
@@ -284,13 +300,14 @@ class NationalId:
     valid: Callable[[str], bool]
     context: str | None
     prefilter: str
+    separators: str = r"[\s./-]"  # dropped before the check; FI HETU keeps its '-', '+' or 'A' (the century)
 
     def find(self, text: str, regions: Sequence[str] = ()) -> Found:
         out: Found = []
         ctx = re.compile(rf"(?<![^\W\d_])(?:{self.context})(?![^\W\d_])", re.I) if self.context else None
         for m in self.pattern.finditer(text):
             start, end = m.span(m.lastindex or 0)
-            compact = re.sub(r"[\s./-]", "", text[start:end]).upper()
+            compact = re.sub(self.separators, "", text[start:end]).upper()
             if ctx and not ctx.search(text, max(0, start - 40), start):
                 continue
             if self.valid(compact):
@@ -324,6 +341,21 @@ NATIONAL_IDS = [
                _NN_WORDS, f"(?i){_NN_WORDS}"),
     NationalId("NL BSN", re.compile(r"(?<![\w-])\d{4}\.?\d\d\.?\d{3}(?![\w-])"), nl_bsn.is_valid, _BSN_WORDS,
                f"(?i){_BSN_WORDS}"),
+    # 756 and an EAN-13 check digit: strong enough without a label ("AHV-Nr.", "N° AVS")
+    NationalId("CH AVS", re.compile(r"(?<![\w.-])756[ .]?\d{4}[ .]?\d{4}[ .]?\d\d(?![\w-])"), ch_ssn.is_valid, None,
+               r"756[ .]?\d{4}[ .]?\d{4}[ .]?\d\d"),
+    NationalId("AT SVNR", re.compile(r"(?<![\w-])\d{4} ?\d{6}(?![\w-])"), at_vnr.is_valid, _SVNR_WORDS,
+               f"(?i){_SVNR_WORDS}"),
+    NationalId("PL PESEL", re.compile(r"(?<![\w-])\d{11}(?![\w-])"), pl_pesel.is_valid, _PESEL_WORDS,
+               f"(?i){_PESEL_WORDS}"),
+    # a birth date, a separator and a Luhn check (SE) or a check character (FI): specific without a label
+    NationalId("SE PNR", re.compile(r"(?<![\w-])(?:19|20)?\d{6}[-+]\d{4}(?![\w-])"), se_pnr.is_valid, None,
+               r"\d{6}[-+]\d{4}"),
+    NationalId("FI HETU", re.compile(r"(?<![\w-])\d{6}[-+A-FU-Y]\d{3}[0-9A-Y](?![\w-])"), fi_hetu.is_valid, None,
+               r"\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]", separators=r"\s"),
+    # no check digit since 2007: only after its label
+    NationalId("DK CPR", re.compile(r"(?<![\w-])\d{6}-?\d{4}(?![\w-])"), dk_cpr.is_valid, _CPR_WORDS,
+               f"(?i){_CPR_WORDS}"),
     NationalId("PT NIF", re.compile(r"[1-35689](?<![\w-][1-35689])\d\d ?\d{3} ?\d{3}(?![\w-])"), pt_nif.is_valid, _NIF_WORDS,
                f"(?i){_NIF_WORDS}"),
 ]
