@@ -265,3 +265,26 @@ def test_real_english_titles_are_seldom_taken_for_names(ner):
     texts = [b["Description"] for b in books]
     names = {t[s:e] for t, row in zip(texts, ner.backend.find(texts)) for s, e, k in row if k == "PERSON"}
     assert {"Barbara Illowsky", "Steve Suranovic", "David W. Ball", "Carrie Cuttler"} <= names
+
+
+def test_french_elisions_salutations_and_form_labels_are_not_names():
+    """fr_core_news_sm took "n’" and "qu’" (curly apostrophe) for names, and "Madame, Monsieur" and form labels too."""
+    fr = load_ner(["fr"], "required").backend
+    texts = ["Il n’a pas dit qu’il viendrait demain à la réunion.",
+             "Le requérant n’était pas présent, c’est pourquoi la Cour l’a jugé.",
+             "Madame, Monsieur, je vous écris au sujet de la décision.",
+             "Numéro AVS: non communiqué. Téléphone: voir le dossier.",
+             "Elle n’avait jamais rencontré Pierre Dupont auparavant."]
+    found = fr.find(texts)
+    people = [[t[s:e] for s, e, kind in spans if kind == "PERSON"] for t, spans in zip(texts, found)]
+    assert people[:4] == [[], [], [], []] and people[4] == ["Pierre Dupont"]
+
+
+@pytest.mark.parametrize("text, names", [
+    ("MSV Duisburg won the cup", []), ("an MRT scan was done", []), ("Mr. Smith came", ["Smith"]),
+    ("Mr Smith came", ["Smith"]), ("Dr.Ruiz firmó", ["Ruiz"]), ("Frau Müller ruft an", ["Müller"]),
+])
+def test_a_title_cue_ends_at_a_dot_or_a_space(text, names):
+    from commons_pipelines.curate.pii.ner import NAME_CUE
+
+    assert [m.group("name") for m in NAME_CUE.finditer(text)] == names

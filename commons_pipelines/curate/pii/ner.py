@@ -58,7 +58,9 @@ _WORD = rf"{_UPPER}[^\W\d_]*(?:['’-][^\W\d_]+)*\.?"
 _PARTICLE = r"(?:de|del|de la|de los|van|von|der|den|da|di|do|dos|du|le|la|y|e|i|bin|al|ter|ten|mac|st\.?)"
 _NAME = rf"{_WORD}(?:[ \t]+(?:{_PARTICLE}[ \t]+)?{_WORD}){{0,3}}"
 _CUES = [
-    r"\b(?i:mr|mrs|ms|miss|mx|dr|dra|prof|profa|sr|sra|srta|sir|dame|rev|don|doña|dña|mme|mlle|herr|frau)\.?[ \t]*",
+    # a title ends at a dot or a space: "MSV Duisburg" and "MRT" hold no title
+    r"\b(?i:mr|mrs|ms|miss|mx|dr|dra|prof|profa|sr|sra|srta|sir|dame|rev|don|doña|dña|mme|mlle|herr|frau)"
+    r"(?:\.[ \t]*|[ \t]+)",
     r"(?:^|\n|[.;:]\s)[ \t]*(?i:(?:full |first |last |sur)?name|patient|nombre|apellidos?|m[ée]dico|paciente"
     r"|remitido por|responsable cl[ií]nico|nom|pr[ée]nom|nom de famille)[ \t]*:[ \t]*",
     r"\b(?i:my name is|name's|call me|calls me|me llamo|mi nombre es|je m'appelle|mon nom est)[ \t]+",
@@ -238,12 +240,29 @@ class SpacyNer:
                 pieces.append(piece)
                 owner.append((n, offset))
         out: list[list[Span]] = [[] for _ in texts]
-        for (n, offset), doc in zip(owner, nlp.pipe(pieces, batch_size=64)):
+        # the curly apostrophe of French elisions (n’, qu’, l’) reads as a name to fr_core_news_sm; "'" does not
+        # (same length: offsets stay)
+        plain = (piece.replace("’", "'") for piece in pieces)
+        for (n, offset), doc in zip(owner, nlp.pipe(plain, batch_size=64)):
             for ent in doc.ents:
                 kind = LABELS.get(ent.label_) or ("ADDRESS" if ent.label_ == "FAC" and any(c.isdigit() for c in ent.text)
                                                   else f"other:{ent.label_}")
+                if kind == "PERSON" and _not_a_name(doc.text, ent.start_char, ent.end_char):
+                    continue
                 out[n].append((offset + ent.start_char, offset + ent.end_char, kind))
         return out
+
+
+SALUTATIONS = frozenset({
+    "madame", "monsieur", "mesdames", "messieurs", "mademoiselle", "señor", "señora", "señores", "señoras", "sir",
+    "madam", "herr", "frau", "damen", "herren", "signore", "signora", "senhor", "senhora"})
+
+
+def _not_a_name(text: str, start: int, end: int) -> bool:
+    """What a model tags PERSON that is not one: salutations ("Madame, Monsieur") and form labels ("Numéro AVS:",
+    "Téléphone:"), a span right before a colon. A name said before a colon at a line's start is the speaker rule's."""
+    words = text[start:end].lower().replace(",", " ").split()
+    return all(w in SALUTATIONS for w in words) or text[end:end + 3].lstrip(" \t").startswith(":")
 
 
 def _name_shaped(text: str, span: Span) -> bool:
@@ -432,6 +451,19 @@ def _census_spans(text: str) -> list[Span]:
             if _fold(m.group("first")) in first and _fold(m.group("last")) in last]
 
 
+_LABEL_WORDS = frozenset("""
+numéro numero número nummer nr no n° telefon téléphone telephone teléfono telefone tel fax handy mobile portable
+adresse address dirección direccion endereço anschrift datum date fecha data total summe zwischensumme betrag montant
+importe référence reference referencia ref iban bic email e-mail courriel mail name nom prénom prenom nombre apellido
+apellidos vorname nachname geburtsdatum signature unterschrift firma objet subject betreff asunto sexe sexo geschlecht
+edad âge age alter""".split())
+
+
+def _form_label(words: str) -> bool:
+    """"Numéro AVS", "Téléphone", "Zwischensumme": a form's label before its colon, not a speaker's name."""
+    return any(w.lower().rstrip(".") in _LABEL_WORDS or (len(w) > 1 and w.isupper()) for w in words.split())
+
+
 def _merge(text: str, model: list[Span]) -> list[Span]:
     """The model's spans with the name cues, census names and street patterns; overlaps of one type become one span."""
     spans = [s for s in model if s[2] in ("PERSON", "ADDRESS")] + _census_spans(text)
@@ -440,7 +472,7 @@ def _merge(text: str, model: list[Span]) -> list[Span]:
         spans.append((m.start("name"), m.end("name"), "PERSON"))
     for m in SPEAKER.finditer(text):
         s, e = m.span("name")
-        if text[s:e] not in _NOT_NAMES and any(a < e and s < b for a, b in others):
+        if text[s:e] not in _NOT_NAMES and not _form_label(text[s:e]) and any(a < e and s < b for a, b in others):
             spans.append((s, e, "PERSON"))
     for m in STREET.finditer(text):
         s, e = m.span()
