@@ -247,7 +247,7 @@ class SpacyNer:
             for ent in doc.ents:
                 kind = LABELS.get(ent.label_) or ("ADDRESS" if ent.label_ == "FAC" and any(c.isdigit() for c in ent.text)
                                                   else f"other:{ent.label_}")
-                if kind == "PERSON" and _not_a_name(doc.text, ent.start_char, ent.end_char):
+                if kind == "PERSON" and _not_a_name(doc.text, ent.start_char, ent.end_char, nlp.lang != "en"):
                     continue
                 out[n].append((offset + ent.start_char, offset + ent.end_char, kind))
         return out
@@ -258,11 +258,15 @@ SALUTATIONS = frozenset({
     "madam", "herr", "frau", "damen", "herren", "signore", "signora", "senhor", "senhora"})
 
 
-def _not_a_name(text: str, start: int, end: int) -> bool:
+def _not_a_name(text: str, start: int, end: int, capitalised: bool) -> bool:
     """What a model tags PERSON that is not one: salutations ("Madame, Monsieur") and form labels ("Numéro AVS:",
-    "Téléphone:"), a span right before a colon. A name said before a colon at a line's start is the speaker rule's."""
-    words = text[start:end].lower().replace(",", " ").split()
-    return all(w in SALUTATIONS for w in words) or text[end:end + 3].lstrip(" \t").startswith(":")
+    "Téléphone:"), a span right before a colon (a name said before a colon at a line's start is the speaker rule's);
+    a span with a digit ("CRISTERS 70 mg"); with `capitalised` (the news models, trained on edited text), a span
+    with no capitalised word ("comprimé pelliculé" in 1,167 French medicine names)."""
+    words = text[start:end].replace(",", " ").split()
+    return (all(w.lower() in SALUTATIONS for w in words) or text[end:end + 3].lstrip(" \t").startswith(":")
+            or any(c.isdigit() for c in text[start:end])
+            or (capitalised and not any(w[:1].isupper() for w in words)))
 
 
 def _name_shaped(text: str, span: Span) -> bool:
