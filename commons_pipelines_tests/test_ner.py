@@ -301,3 +301,15 @@ def test_french_medicine_names_are_seldom_taken_for_names():
     altered = sum(any(kind in ("PERSON", "ADDRESS") for *_, kind in spans) for spans in found)
     assert altered / len(names) < 0.02, f"{altered} of {len(names)}"
     assert not any("comprimé" in name[s:e] for name, spans in zip(names, found) for s, e, _ in spans)
+
+
+@pytest.mark.parametrize("text, address", [
+    ("Rue du Rhône 14, 1204 Genève", "Rue du Rhône 14"), ("Via Nassa 19, 6900 Lugano", "Via Nassa 19"),
+    ("Chemin de l'Église 3, 1000 Lausanne", "Chemin de l'Église 3"), ("Apartado 1234, 28080 Madrid", "Apartado 1234"),
+    ("Según el apartado 3 del artículo 5 de la Ley", None), ("Via the portal in 2023", None),
+    ("Route 66 is long", None),
+])
+def test_swiss_and_italian_streets_with_the_number_after_and_law_paragraphs_that_are_not(text, address):
+    from commons_pipelines.curate.pii.ner import STREET
+
+    assert [m.group() for m in STREET.finditer(text)] == ([address] if address else [])

@@ -83,12 +83,18 @@ _STREET_SUFFIX = (r"[^\W\d_]+(?i:stra(?:ss|ß)e|str\.|weg|gasse|allee|platz|laan
 _NUM = r"\d{1,5}[A-Za-z]?"
 _TAIL = rf"(?:,?[ \t]*(?:n[º°o]\.?[ \t]*)?{_NUM}|,?[ \t]*s/n)?(?:,?[ \t]*(?:\d+[ºª]?[ \t]*(?:[A-Za-z]{{1,4}}\b)?))?"
 _ANY_WORDS = r"(?:[ \t]+[^\W\d_][\w'’-]*){1,5}"
+_STREET_PARTICLE = r"(?:du|de|des|la|le|les|del|della|delle|dei|degli|di|d[e']?l['’]|d['’]|l['’])"
 STREET = re.compile("|".join([
     rf"\b(?:{_STREET_FIRST})(?:[ \t]*[^\W\d_][\w.'’-]*)(?:[ \t]+[^\W\d_][\w.'’-]*){{0,5}}{_TAIL}",
     rf"\b{_NUM}[ \t]+{_STREET_AFTER_NUMBER}{_ANY_WORDS}",
     rf"\b{_NUM}(?:[ \t]+{_UPPER}[\w.'’-]*){{1,4}}[ \t]+{_STREET_LAST}",
     rf"\b{_STREET_SUFFIX}[ \t]+{_NUM}\b|\b{_NUM}[ \t]+{_STREET_SUFFIX}\b",
-    r"\b(?i:p\.?[ \t]?o\.?[ \t]?box|postbox|apartado|(?:psc|unit)[ \t]+\d+,?[ \t]+box)[ \t]*\d+",
+    # the number after the name, as in Switzerland and Italy: "Rue du Rhône 14", "Via Nassa 19"
+    rf"\b(?:Rue|Avenue|Boulevard|All[ée]e|Impasse|Chemin|Quai|Route|Place|Via|Viale|Piazza|Piazzale|Corso|Largo"
+    rf"|Vicolo)(?:[ \t]+(?:{_STREET_PARTICLE}(?:{_UPPER}[\w'’-]*)?|{_UPPER}[\w'’-]*)){{1,4}}[ \t]+{_NUM}\b",
+    # a post-office box; "apartado 3" of a law is no address: "Apartado" in capitals, or "apartado de correos"
+    r"\b(?:(?i:p\.?[ \t]?o\.?[ \t]?box|postbox|apdo\.?|apartado[ \t]+(?:de[ \t]+correos|postal)|(?:psc|unit)"
+    r"[ \t]+\d+,?[ \t]+box)|Apartado)[ \t]*\d+",
     r"\b(?i:[afd]po[ \t]+a[aep])[ \t]+\d{5}\b",
     r"(?:^|\n)[ \t]*(?i:address|domicilio|direcci[óo]n|adresse)[ \t]*:[ \t]*(?=[^\n]*\d)[^\n]+",
 ]), re.M)
