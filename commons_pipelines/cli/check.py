@@ -94,24 +94,19 @@ def _sqlite_problems(spec: SourceSpec) -> tuple[list[str], str]:
 
 def _where_problems(spec: SourceSpec, settings: Settings) -> list[str]:
     """The `where:` predicate bound against the landed records, as curation runs it (no row read)."""
-    import duckdb
-
-    from ..ingest.warehouse import database
+    from ..ingest.warehouse import WhereError, check_where, database
 
     try:
-        with duckdb.connect(str(database(settings.warehouse_dir, spec.id)), read_only=True) as con:
-            con.execute(f"select 1 from raw.records where ({spec.where}) limit 0").fetchall()
-    except duckdb.Error as error:
-        return [f"{spec.origin}: field 'where': {str(error).splitlines()[0]}"]
+        check_where(database(settings.warehouse_dir, spec.id), spec.where)
+    except WhereError as error:
+        return [f"{spec.origin}: {error}"]
     return []
-
-
-PLACEHOLDER_MARK = "TODO(new-source)"  # scaffold.PLACEHOLDER, without importing the templates
 
 
 def _placeholders(spec: SourceSpec) -> list[str]:
     """Lines of a scaffolded YAML still marked as the template's placeholders."""
-    marker = PLACEHOLDER_MARK
+    from .scaffold import PLACEHOLDER as marker
+
     if spec.origin is None:
         return []
     try:

@@ -64,3 +64,16 @@ def _follow(http: requests.Session, url: str, dest: Path, check: Callable[[str],
             return Fetched(dest, digest.hexdigest(), size, answer.headers.get("ETag"),
                            answer.headers.get("Last-Modified"))
     raise FetchError(f"more than {MAX_REDIRECTS} redirects")
+
+
+def checked_session(session: requests.Session, check: Callable[[str], None]) -> requests.Session:
+    """`session`, calling `check` on the URL of every request before it is sent: requests sends each redirect through
+    `session.send` too, so no hop reaches a host that may not be read."""
+    send = session.send
+
+    def checked(request, **kwargs):
+        check(request.url)
+        return send(request, **kwargs)
+
+    session.send = checked
+    return session

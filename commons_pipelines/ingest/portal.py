@@ -38,7 +38,7 @@ from ..columns import LICENCE, SOURCE_URL
 from ..licences import portal_licence
 from ..spec import SourceSpec
 from ..urls import UrlError, public_url
-from .http import FetchError, fetch
+from .http import FetchError, checked_session, fetch
 from .listing import Known, Listed, Plan, compare
 from .readers import UNREADABLE, Quarantined, Unreadable, open_stream, read_file, records, select
 
@@ -67,15 +67,8 @@ class Pages:
     raised as FetchError naming the YAML, the field and the public URL."""
 
     def __init__(self, spec: SourceSpec, check: Callable[[str], None]) -> None:
-        session = Client(raise_for_status=False, request_max_attempts=ATTEMPTS, request_backoff_factor=1,
-                         request_max_retry_delay=30).session
-        send = session.send
-
-        def checked(request, **kwargs):
-            check(request.url)
-            return send(request, **kwargs)
-
-        session.send = checked  # requests sends each redirect through session.send too
+        session = checked_session(Client(raise_for_status=False, request_max_attempts=ATTEMPTS, request_backoff_factor=1,
+                                         request_max_retry_delay=30).session, check)
         self.spec = spec
         self.client = RESTClient(base_url=spec.config.url, session=session)
 

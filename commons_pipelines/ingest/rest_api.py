@@ -38,7 +38,7 @@ from dlt.sources.rest_api.config_setup import create_auth, create_paginator
 
 from ..spec import Endpoint, SourceSpec, SpecError
 from ..urls import UrlError, public_url
-from .http import FetchError
+from .http import FetchError, checked_session
 from .listing import Known, Listed, Plan
 from .readers import records
 
@@ -80,15 +80,7 @@ def _session(check: Callable[[str], None]) -> requests.Session:
     """dlt's retrying session, configured from dlt's runtime settings, that checks every URL before sending."""
     client = Client(raise_for_status=False)
     client.update_from_config(resolve_configuration(RuntimeConfiguration()))
-    session = client.session
-    send = session.send
-
-    def checked(request, **kwargs):
-        check(request.url)
-        return send(request, **kwargs)
-
-    session.send = checked
-    return session
+    return checked_session(client.session, check)
 
 
 def plan(spec: SourceSpec, known: dict[str, Known], work: Path, check: Callable[[str], None]) -> Plan:

@@ -59,6 +59,13 @@ def _filtered(con: duckdb.DuckDBPyConnection, where: str | None) -> str:
     return f" where coalesce(({where}), false)"
 
 
+def check_where(db: Path, where: str) -> None:
+    """WhereError when `where` cannot be applied to what landed (an unknown column, a type); nothing is read."""
+    with _connect(db) as con:
+        if RECORDS in _tables(con):
+            _filtered(con, where)
+
+
 def read_records(db: Path, batch_rows: int = 64_000, where: str | None = None) -> Iterator[pa.RecordBatch]:
     """What landed (and passes `where`), in file order then row order, without dlt's and the ingest run's
     bookkeeping columns."""
