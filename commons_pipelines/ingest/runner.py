@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import itertools
 import json
 import shutil
 import uuid
@@ -38,7 +39,7 @@ from ..faults import failpoint
 from ..spec import SourceSpec
 from .listing import Listed, Plan
 from .readers import UNREADABLE, Quarantined
-from .state import QUARANTINE, RECORDS, FileResult, known_files, reconcile, record_empty_listing
+from .state import QUARANTINE, RECORDS, FileResult, column_types, dlt_columns, known_files, reconcile, record_empty_listing
 
 QUARANTINE_SCHEMA = pa.schema([
     SOURCE_FILE_FIELD, ("position", pa.string()), ("reason", pa.string()), ("detail", pa.string()),
@@ -55,14 +56,45 @@ def _quarantine(rows: list[dict]):
     return dlt.mark.with_table_name(pa.Table.from_pylist(rows, QUARANTINE_SCHEMA), QUARANTINE)
 
 
-def _tag(part, tags: dict[str, object]):
+def _tag(part, tags: dict[str, object], ids: Iterator[int] | None):
+    """The rows with the unit's tags; Arrow rows also with dlt's row columns when the table has them (`ids`)."""
     if isinstance(part, list):
         return [{**tags, **r} for r in part]
     n = part.num_rows
     for f in (SOURCE_FILE_FIELD, SOURCE_URL_FIELD, RETRIEVED_AT_FIELD, INGEST_RUN_FIELD):
         if f.name not in part.schema.names:
             part = part.append_column(f, pa.array([tags[f.name]] * n, f.type))
+    if ids is not None:
+        run = tags[INGEST_RUN]
+        part = part.append_column("_dlt_load_id", pa.array([run] * n, pa.string()))
+        part = part.append_column("_dlt_id", pa.array([f"{run}{next(ids):x}" for _ in range(n)], pa.string()))
     return part
+
+
+_SCALARS = {str: pa.string(), int: pa.int64(), float: pa.float64(), bool: pa.bool_()}
+
+
+def as_arrow(rows: list[dict], types: dict[str, pa.DataType | None]) -> pa.RecordBatch | list[dict]:
+    """Records as an Arrow batch, which dlt loads without looking at each value, when it lands them as dlt would land
+    the dicts: every key holds one scalar type (or null), the type its column has (`types`: the warehouse's and
+    this run's columns, None for a column only dicts may feed). Otherwise the dicts, for dlt to type: nested values
+    land as JSON, a second type gets its own variant column. A key null in every record is left out, as dlt leaves
+    it out of the dicts. `types` learns the columns of either."""
+    arrays, names, seen = [], [], {}
+    for key in dict.fromkeys(k for r in rows for k in r):
+        values = [r.get(key) for r in rows]
+        kinds = set(map(type, values))
+        kinds.discard(type(None))
+        if kinds:
+            seen[key] = _SCALARS.get(kinds.pop()) if len(kinds) == 1 else None
+            arrays.append(values)
+            names.append(key)
+    fits = bool(names) and all(t is not None and types.get(k, t) == t for k, t in seen.items())
+    for k, t in seen.items():
+        types.setdefault(k, t if fits else None)
+    if not fits:
+        return rows
+    return pa.RecordBatch.from_arrays([pa.array(v, seen[k]) for k, v in zip(names, arrays)], names)
 
 
 def _digest(digest, part) -> None:
@@ -77,10 +109,16 @@ def _digest(digest, part) -> None:
 
 
 def records_source(spec: SourceSpec, plan: Plan | None = None, run: str = "",
-                   results: dict[str, FileResult] | None = None) -> DltSource:
-    """The dlt source of one ingest run. Without a plan it reads nothing (Dagster builds the asset from it)."""
+                   results: dict[str, FileResult] | None = None, dlt_ids: bool = True,
+                   types: dict[str, pa.DataType | None] | None = None) -> DltSource:
+    """The dlt source of one ingest run. Without a plan it reads nothing (Dagster builds the asset from it).
+    `dlt_ids`: the records table has dlt's row columns (state.dlt_columns), which Arrow rows must then carry;
+    `types`: the types of its columns (state.column_types), so that records become Arrow only where dicts would
+    land the same."""
     results = {} if results is None else results
+    types = dict(types or {})
     kind = kind_module(spec)
+    ids = itertools.count() if dlt_ids else None
 
     def read() -> Iterator:
         for unit in plan.read if plan else ():
@@ -102,7 +140,7 @@ def records_source(spec: SourceSpec, plan: Plan | None = None, run: str = "",
                 if digest is not None:
                     _digest(digest, part)
                 result.rows += len(part) if isinstance(part, list) else part.num_rows
-                yield _tag(part, tags)
+                yield _tag(as_arrow(part, types) if isinstance(part, list) else part, tags, ids)
                 failpoint("ingest.extract")
             result.renamed = notes.get("renamed", {})
             result.cursor = notes.get("cursor")
@@ -115,7 +153,10 @@ def records_source(spec: SourceSpec, plan: Plan | None = None, run: str = "",
     def source() -> DltResource:
         return dlt.resource(read, name=RECORDS, write_disposition="append")
 
-    return source()
+    src = source()
+    # the raw layer keeps what the source says: a JSON string stays text whether dlt reads it as a dict or in Arrow
+    src.schema.remove_type_detection("iso_timestamp")
+    return src
 
 
 class SourceError(RuntimeError):
@@ -137,16 +178,21 @@ class Ingest:
         self.run_id = uuid.uuid4().hex
         self.results: dict[str, FileResult] = {}
         self.plan: Plan | None = None
+        self.dlt_ids = True
+        self.types: dict[str, pa.DataType | None] = {}
 
     def make_plan(self) -> Plan:
         known = known_files(self.db)
+        self.dlt_ids = dlt_columns(self.db)
+        self.types = column_types(self.db)
         self.plan = kind_module(self.spec).plan(self.spec, known, self.work, self.check)
         if not self.plan.listed and not known:
             raise NoFiles(empty_listing(self.spec))
         return self.plan
 
     def source(self) -> DltSource:
-        return records_source(self.spec, self.plan, self.run_id, self.results)
+        return records_source(self.spec, self.plan, self.run_id, self.results, self.dlt_ids,
+                              self.types)
 
     def commit(self) -> None:
         """Record the listing and keep only the rows it allows; an empty listing of a known source changes nothing

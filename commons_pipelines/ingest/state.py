@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from ..code import code_version
 from ..columns import INGEST_RUN, RETRIEVED_AT, SOURCE_FILE, is_system
@@ -76,6 +77,31 @@ def known_files(db: Path) -> dict[str, Known]:
     rows = _read(db, "files", f"select path, size, mtime_ns, ctime_ns, inode, etag, last_modified, sha256, status, "
                               f"code, cursor from {SCHEMA}.files")
     return {r[0]: Known(*r) for r in rows}
+
+
+def dlt_columns(db: Path) -> bool:
+    """Whether the records table has dlt's row columns (`_dlt_id`, `_dlt_load_id`, NOT NULL), which dlt gives rows
+    it reads as dicts: Arrow rows must then carry them too. A new table gets them, so that both can land in it."""
+    if not Path(db).exists():
+        return True
+    with duckdb.connect(str(db), read_only=True) as con:
+        found = con.execute("select count(*) from information_schema.columns where table_schema = ? and "
+                            "table_name = ? and column_name = '_dlt_id'", [RAW, RECORDS]).fetchone()[0]
+        return bool(found) or RECORDS not in tables(con, RAW)
+
+
+_TYPES = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "DOUBLE": pa.float64(), "BOOLEAN": pa.bool_()}
+
+
+def column_types(db: Path) -> dict[str, pa.DataType | None]:
+    """The Arrow type of each column of the records table, None where records must go to dlt as dicts (JSON,
+    timestamps, variants)."""
+    if not Path(db).exists():
+        return {}
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute("select column_name, data_type from information_schema.columns where table_schema = ? "
+                           "and table_name = ?", [RAW, RECORDS]).fetchall()
+    return {name: _TYPES.get(t) for name, t in rows}
 
 
 def renamed_columns(db: Path) -> dict[str, str]:

@@ -23,6 +23,9 @@ def database(warehouse_dir: Path, source_id: str) -> Path:
 
 def pipeline(spec: SourceSpec, warehouse_dir: Path, dlt_dir: Path) -> dlt.Pipeline:
     Path(warehouse_dir).mkdir(parents=True, exist_ok=True)
+    # batches of JSON records differ in their keys: dlt merges their Arrow schemas (losslessly; a batch it cannot
+    # merge goes to a file of its own) instead of refusing them
+    dlt.config["data_writer.arrow_concat_promote_options"] = "default"
     return dlt.pipeline(
         pipeline_name=spec.id,
         destination=dlt.destinations.duckdb(str(database(warehouse_dir, spec.id))),
