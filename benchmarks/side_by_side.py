@@ -163,7 +163,7 @@ def ours(stage: str, corpus: Path, home: Path) -> dict:
         from commons_pipelines.ingest.warehouse import ingest_count, read_records
 
         count = ingest_count(db)
-        done = curate(spec, read_records(db), curated, ingest=count, workers=settings.workers)
+        done = curate(spec, read_records(db, settings.batch_rows), curated, ingest=count, workers=settings.workers)
         return {"documents": count.rows_out, "written": done.rows}
     from commons_pipelines.curate.runner import load_curated
 

@@ -6,6 +6,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+DUCKDB_MEMORY = "128MB"
+"""DuckDB's memory for a connection that reads a source's landed rows or groups dedup's keys: past it DuckDB works
+on disk, so memory does not grow with the source."""
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -23,6 +27,9 @@ class Settings:
     retries: int = 2  # Dagster retries of an ingest or publish that failed on the network
     retry_delay: float = 10.0  # seconds before the first retry, doubled for each next one
     offline: bool = False  # COMMONS_OFFLINE=1 (`make run`): sources that need the network are left out
+    engine: str = "local"  # where the curation steps before dedup run: local processes or a Ray cluster
+    ray_address: str | None = None  # RAY_ADDRESS, with engine ray; None: the cluster started on this machine
+    batch_rows: int = 16_384  # rows per batch read from the warehouse, the unit a worker or actor curates
 
     @property
     def warehouse_dir(self) -> Path:
@@ -43,6 +50,9 @@ class Settings:
         target = env.get("COMMONS_TARGET", "local")
         if target not in ("local", "hub"):
             raise ValueError(f"COMMONS_TARGET={target!r}: allowed values are 'local' and 'hub'")
+        engine = env.get("COMMONS_ENGINE", "local")
+        if engine not in ("local", "ray"):
+            raise ValueError(f"COMMONS_ENGINE={engine!r}: allowed values are 'local' and 'ray'")
         return cls(
             home=home,
             target=target,
@@ -58,6 +68,9 @@ class Settings:
             retries=_whole(env, "COMMONS_RETRIES", 2, least=0),
             retry_delay=float(env.get("COMMONS_RETRY_DELAY", "10")),
             offline=_flag(env, "COMMONS_OFFLINE"),
+            engine=engine,
+            ray_address=env.get("RAY_ADDRESS") or None,
+            batch_rows=_whole(env, "COMMONS_BATCH_ROWS", 16_384, least=1),
         )
 
     def __post_init__(self) -> None:

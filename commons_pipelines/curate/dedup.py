@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..faults import failpoint
+from ..settings import DUCKDB_MEMORY
 from ..spec import NearDedupConfig
 from ..stats import StageCount
 from ..columns import ROW_SHA256, data_columns
@@ -311,7 +312,7 @@ class Dedup:
         self.work.mkdir(parents=True, exist_ok=True)
         path = self.work / "dedup.duckdb"
         path.unlink(missing_ok=True)
-        with duckdb.connect(str(path)) as con:
+        with duckdb.connect(str(path), config={"memory_limit": DUCKDB_MEMORY}) as con:
             con.execute("create table k (pos bigint, key blob, pub boolean)")
             offset = 0
             for batch in staged():

@@ -5,7 +5,8 @@ batches can go to a pool of processes. Results come back in input order, so the 
 process. Each worker builds its own steps once (models load once per worker); the counts, personal data found and
 quarantined rows of each batch travel back with it and are added to the main process's steps, which report them.
 Small inputs never pay for starting the pool: it starts only after `after` batches went through in process, and at
-most `2 × workers` batches are in flight, so memory stays bounded by batches, not by the dataset.
+most `2 × workers` batches are in flight, so memory stays bounded by batches, not by the dataset. With the engine
+`ray` the same happens in actors of a Ray cluster instead of local processes (engines.py).
 """
 
 from __future__ import annotations
@@ -30,10 +31,26 @@ def _start(build: Callable[[], list[Step]]) -> None:
 
 
 def _work(batch: pa.RecordBatch) -> tuple[list[pa.RecordBatch], list[tuple], list[tuple]]:
+    return work(_worker_steps, batch)
+
+
+def work(steps: list[Step], batch: pa.RecordBatch) -> tuple[list[pa.RecordBatch], list[tuple], list[tuple]]:
+    """One batch through `steps`: its output, the rows rejected (step, rows, reason) and each step's counts."""
     rejected: list[tuple] = []
-    sink = redacting(_worker_steps, lambda step, rows, reason: rejected.append((step, rows, reason)))
-    out = list(run_steps(_worker_steps, [batch], sink))
-    return out, rejected, [step.snapshot() for step in _worker_steps]
+    sink = redacting(steps, lambda step, rows, reason: rejected.append((step, rows, reason)))
+    out = list(run_steps(steps, [batch], sink))
+    return out, rejected, [step.snapshot() for step in steps]
+
+
+def in_order(calls: Iterable, get: Callable, window: int) -> Iterator:
+    """`get` of each call (started as it is drawn from `calls`) in their order, with at most `window` pending."""
+    pending: deque = deque()
+    for call in calls:
+        pending.append(call)
+        if len(pending) >= window:
+            yield get(pending.popleft())
+    while pending:
+        yield get(pending.popleft())
 
 
 def stateless_prefix(steps: list[Step]) -> int:
@@ -41,10 +58,12 @@ def stateless_prefix(steps: list[Step]) -> int:
 
 
 def run_parallel(steps: list[Step], build: Callable[[], list[Step]], batches: Iterable[pa.RecordBatch],
-                 sink: Reject, workers: int, after: int = 2) -> Iterator[pa.RecordBatch]:
-    """Like run_steps(steps, batches, redacting(steps, sink)), with the stateless prefix in `workers` processes.
-    `build` makes that prefix again in each worker: it must be picklable (a module-level function or a
-    functools.partial of one). Rows removed before the PII step are treated in the process that removed them."""
+                 sink: Reject, workers: int, after: int = 2, engine: str = "local",
+                 address: str | None = None) -> Iterator[pa.RecordBatch]:
+    """Like run_steps(steps, batches, redacting(steps, sink)), with the stateless prefix in `workers` processes, or
+    with engine "ray" in actors of the Ray cluster at `address` (RAY_ADDRESS). `build` makes that prefix again in
+    each worker: it must be picklable (a module-level function or a functools.partial of one). Rows removed before
+    the PII step are treated in the process that removed them."""
     n = stateless_prefix(steps)
     prefix, tail = steps[:n], steps[n:]
 
@@ -54,17 +73,23 @@ def run_parallel(steps: list[Step], build: Callable[[], list[Step]], batches: It
         following = next(source, None)
         if following is None:
             return
-        context = mp.get_context("spawn")  # no fork: the parent holds DuckDB, GX and Dagster threads
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_start, initargs=(build,)) as pool:
-            pending: deque[Future] = deque()
-            for batch in itertools.chain([following], source):
-                pending.append(pool.submit(_work, batch))
-                if len(pending) >= 2 * workers:
-                    yield from _collect(pending.popleft().result(), prefix, sink)
-            while pending:
-                yield from _collect(pending.popleft().result(), prefix, sink)
+        rest = itertools.chain([following], source)
+        if engine == "ray":
+            from .engines import ray_results
+
+            results = ray_results(build, rest, address)
+        else:
+            results = _local(build, rest, workers)
+        for result in results:
+            yield from _collect(result, prefix, sink)
 
     yield from run_steps(tail, head(), sink)
+
+
+def _local(build: Callable[[], list[Step]], batches: Iterator[pa.RecordBatch], workers: int) -> Iterator[tuple]:
+    context = mp.get_context("spawn")  # no fork: the parent holds DuckDB, GX and Dagster threads
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start, initargs=(build,)) as pool:
+        yield from in_order((pool.submit(_work, b) for b in batches), Future.result, 2 * workers)
 
 
 def _collect(result: tuple, prefix: list[Step], sink: Reject) -> Iterator[pa.RecordBatch]:

@@ -46,6 +46,7 @@ from .step import Step, redacting, run_steps
 from .takedown import Entry, Takedown
 
 PART_ROWS = 1_000_000
+STAGED_BATCH_ROWS = 8_192  # dedup's batches: near dedup's shingle arrays take ~100 bytes per word of a batch
 
 
 def _columns(names: list[str] | None, default: list[str]) -> list[str]:
@@ -145,7 +146,7 @@ class _Parts:
 
     def read(self):
         for path in self.files:
-            yield from pq.ParquetFile(path).iter_batches(batch_size=64_000)
+            yield from pq.ParquetFile(path).iter_batches(batch_size=STAGED_BATCH_ROWS)
 
     def close(self) -> None:
         if self.writer:
@@ -181,7 +182,8 @@ CURRENT, RUNS = "current", "runs"
 def curate(spec: SourceSpec, batches: Iterable[pa.RecordBatch], folder: Path, ingest: StageCount | None = None,
            steps: list[Step] | None = None, *,
            published: Iterable[pa.RecordBatch] | Callable[[], Iterable[pa.RecordBatch]] = (),
-           pii_key: bytes | None = None, workers: int = 1, parallel_after: int = 2, takedown: Iterable[Entry] = (),
+           pii_key: bytes | None = None, workers: int = 1, parallel_after: int = 2, engine: str = "local",
+           ray_address: str | None = None, takedown: Iterable[Entry] = (),
            dedup: bool | None = None, report_extra: CurationReport | None = None,
            inputs: dict | None = None) -> Curated:
     """Run the row steps (by default `default_steps`), then dedup, and make the result the source's current curation.
@@ -189,7 +191,8 @@ def curate(spec: SourceSpec, batches: Iterable[pa.RecordBatch], folder: Path, in
     `published` yields the previous version's `_row_sha256`, or is a function that returns them, called only when a
     curation is made (dedup keeps published copies, and the report compares with that version). `pii_key` is the
     secret for pseudonymisation, `takedown` the source's erasure entries. With `workers` > 1 the default row steps run
-    in that many processes once more than `parallel_after` batches come (see parallel.py); the result is the same.
+    in that many processes once more than `parallel_after` batches come (see parallel.py); with `engine` "ray", in
+    actors of the Ray cluster at `ray_address` (engines.py). The result is the same.
     `dedup`: run the source-wide dedup (default: when `steps` is None). `report_extra` carries what the caller knows
     (renamed columns, warnings) into the report. `inputs` describes everything the result depends on (landed data,
     spec, takedown list, code, key): when the current curation was made from the same inputs it is returned as it
@@ -200,7 +203,7 @@ def curate(spec: SourceSpec, batches: Iterable[pa.RecordBatch], folder: Path, in
     cid = uuid.uuid4().hex
     run = folder / RUNS / cid
     ner, entries = None, list(takedown)
-    parallel = steps is None and workers > 1
+    parallel = steps is None and (workers > 1 or engine == "ray")
     run_dedup = dedup if dedup is not None else steps is None
     if steps is None:
         ner = ner_status(spec)
@@ -211,7 +214,8 @@ def curate(spec: SourceSpec, batches: Iterable[pa.RecordBatch], folder: Path, in
         staged = _Parts(run / "staged")
         with closing(staged):
             out = (run_parallel(steps, prefix_builder(spec, pii_key, entries), batches, quarantine, workers,
-                                parallel_after) if parallel else run_steps(steps, batches, redacting(steps, quarantine)))
+                                parallel_after, engine, ray_address)
+                   if parallel else run_steps(steps, batches, redacting(steps, quarantine)))
             for batch in out:
                 staged.write(batch)
         stages = ([ingest] if ingest else []) + [s.count for s in steps]

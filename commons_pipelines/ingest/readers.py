@@ -320,6 +320,7 @@ class _Watched:
         self.quoted = False
         self.closed_last = False  # the data ended on a closing quote: the next byte must end the field
         self.first = True
+        self.line = self.open = 0  # bytes since the last line end, and in a quoted field left open by a read
         self.closed = False
 
     def read(self, n: int = -1) -> bytes:
@@ -329,6 +330,11 @@ class _Watched:
         if self.quotes:
             self._follow(data.removeprefix(_BOM) if self.first else data)
         self.first = False
+        end = data.rfind(b"\n")
+        self.line = self.line + len(data) if end < 0 else len(data) - end - 1
+        self.open = self.open + len(data) if self.quoted else 0
+        if max(self.line, self.open) > MAX_RECORD // 2:  # pyarrow would hold the record whole: Python skips it
+            raise _Unclean("a record near the size cap")
         return data
 
     def _follow(self, data: bytes) -> None:
@@ -384,7 +390,8 @@ def _arrow_csv(head: bytes, stream: BinaryIO, cfg: FilesConfig, renamed: dict) -
         watched,
         read_options=pcsv.ReadOptions(column_names=names, skip_rows_after_names=int(opts.header),
                                       encoding="utf8" if encoding == "utf-8" else encoding,
-                                      block_size=min(8 << 20, MAX_RECORD)),  # a record past it: Python says why
+                                      block_size=min(8 << 20, MAX_RECORD),  # a record past it: Python says why
+                                      use_threads=False),  # a refusal (`_Unclean`) is raised where it happens
         parse_options=pcsv.ParseOptions(delimiter=delimiter, quote_char=opts.quote_char or False,
                                         newlines_in_values=True, ignore_empty_lines=True),
         convert_options=pcsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False,

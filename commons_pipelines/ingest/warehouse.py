@@ -12,6 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from ..columns import INGEST_RUN
+from ..settings import DUCKDB_MEMORY
 from ..spec import SourceSpec
 from ..stats import StageCount
 from .state import QUARANTINE, RAW as DATASET, RECORDS, tables
@@ -46,7 +47,9 @@ class WhereError(ValueError):
 
 
 def _connect(db: Path) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(str(db), read_only=True)
+    # past its memory DuckDB sorts on disk, beside the database (a read-only connection has no spill folder of its own)
+    con = duckdb.connect(str(db), read_only=True, config={"memory_limit": DUCKDB_MEMORY,
+                                                          "temp_directory": f"{db}.spill"})
     con.execute("set enable_external_access = false")  # a `where:` predicate reads no file and no URL
     return con
 
@@ -69,18 +72,23 @@ def check_where(db: Path, where: str) -> None:
             _filtered(con, where)
 
 
-def read_records(db: Path, batch_rows: int = 64_000, where: str | None = None) -> Iterator[pa.RecordBatch]:
+def read_records(db: Path, batch_rows: int = 16_384, where: str | None = None) -> Iterator[pa.RecordBatch]:
     """What landed (and passes `where`), in file order then row order, without dlt's and the ingest run's
-    bookkeeping columns."""
+    bookkeeping columns. Read file by file in insertion order (which DuckDB keeps for a query without ORDER BY),
+    so nothing is sorted: memory stays that of a batch whatever the source's size."""
     with _connect(db) as con:
         if RECORDS not in _tables(con):
             return
         cols = [r[0] for r in con.execute(f"describe {DATASET}.{RECORDS}").fetchall()
                 if not r[0].startswith("_dlt_") and r[0] != INGEST_RUN]
         select = ", ".join(f'"{c}"' for c in cols)
-        reader = con.sql(f"select {select} from {DATASET}.{RECORDS}{_filtered(con, where)} "
-                         f"order by _source_file, rowid").to_arrow_reader(batch_rows)
-        yield from reader
+        kept = _filtered(con, where)
+        table = f"{DATASET}.{RECORDS}"
+        units = con.execute(f"select _source_file, min(rowid), max(rowid) from {table} group by 1 order by 1").fetchall()
+        for unit, first, last in units:
+            rows = f"_source_file = $unit and rowid between {first} and {last}"
+            sql = f"select {select} from {table}{kept + ' and ' if kept else ' where '}{rows}"
+            yield from con.sql(sql, params={"unit": unit}).to_arrow_reader(batch_rows)
 
 
 def quarantine_counts(db: Path) -> Counter[str]:

@@ -25,6 +25,9 @@ class Warehouse(ConfigurableResource):
     curated_dir: str
     takedown_dir: str = ".commons/takedown"
     workers: int = 1  # processes for the curation steps before dedup
+    engine: str = "local"  # or "ray": those steps run on the Ray cluster at ray_address
+    ray_address: str | None = None
+    batch_rows: int = 16_384
 
     def database(self, source_id: str) -> Path:
         return warehouse.database(Path(self.warehouse_dir), source_id)
@@ -60,7 +63,8 @@ def resources(settings: Settings) -> dict:
         "dlt": DagsterDltResource(),
         "warehouse": Warehouse(warehouse_dir=str(settings.warehouse_dir), dlt_dir=str(settings.dlt_dir),
                                curated_dir=str(settings.curated_dir), takedown_dir=str(settings.takedown_dir),
-                               workers=settings.workers),
+                               workers=settings.workers, engine=settings.engine, ray_address=settings.ray_address,
+                               batch_rows=settings.batch_rows),
         "publisher": Publisher(target=settings.target, publish_dir=str(settings.publish_dir),
                                hf_endpoint=settings.hf_endpoint, hub_namespace=settings.hub_namespace,
                                max_shard_bytes=settings.max_shard_bytes),
