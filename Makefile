@@ -55,11 +55,15 @@ bench: install $(DATATROVE)/.installed
 	for s in dev test; do $(BIN)/python benchmarks/pii_accuracy.py $(DATA)/pii/presidio_synth_en.json --ner --split $$s \
 	  --out benchmarks/results/pii_ner.md || exit 1; done
 	$(BIN)/python benchmarks/names_real_text.py $(DATA)/opendata/open_textbook_library/OTL.csv --out benchmarks/results/pii_ner.md
+	$(BIN)/python benchmarks/names_languages.py --out benchmarks/results/names_languages.md
+	for s in 1 2; do $(BIN)/python benchmarks/addresses.py --seed $$s --out benchmarks/results/addresses.md || exit 1; done
 	$(BIN)/python benchmarks/faults.py --out benchmarks/results/faults.md
 
-# rebuilds commons_pipelines/curate/pii/en_names (about 15 minutes on 2 cores); reads the Gutenberg books in $(DATA)
+# rebuilds commons_pipelines/curate/pii/en_names (about 15 minutes on 2 cores; reads the Gutenberg books in $(DATA))
+# and xx_names (de, it, pt, nl, pl; 7 to 15 minutes on 2 shared cores)
 names-model: install
 	$(BIN)/python training/person_names.py
+	nice -n 10 $(BIN)/python training/names_multi.py
 
 # keeps the takedown lists: erased records must stay erased when everything is rebuilt
 clean:

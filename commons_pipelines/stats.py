@@ -31,6 +31,11 @@ class PiiCount:
     count: int
 
 
+NER_LANGUAGE = "NER_LANGUAGE"
+"""The PII step reports, per language its name backend met, which backend ran as PiiCount(NER_LANGUAGE, language,
+backend, texts); the report keeps these apart, in `ner_languages`."""
+
+
 @dataclass
 class CurationReport:
     """What curation found beyond row counts; it reaches the Dagster metadata and the dataset card."""
@@ -41,14 +46,19 @@ class CurationReport:
     renamed: dict[str, str] = field(default_factory=dict)  # input columns renamed off the reserved '_' prefix
     warnings: list[str] = field(default_factory=list)
     compute: list[dict] = field(default_factory=list)  # footprint.Footprint of each stage that made the version
+    ner_languages: dict[str, str] = field(default_factory=dict)  # language -> the name backend that ran on its texts
+
+    def __post_init__(self) -> None:
+        self.ner_languages = {**self.ner_languages, **{p.column: p.policy for p in self.pii if p.type == NER_LANGUAGE}}
+        self.pii = [p for p in self.pii if p.type != NER_LANGUAGE]
 
     def as_dict(self) -> dict:
         return {"pii": [vars(p) for p in self.pii], "ner": self.ner, "erased": self.erased,
                 "previous": self.previous, "renamed": self.renamed, "warnings": self.warnings,
-                "compute": self.compute}
+                "compute": self.compute, "ner_languages": self.ner_languages}
 
     @classmethod
     def from_dict(cls, data: dict) -> CurationReport:
         return cls([PiiCount(**p) for p in data.get("pii", [])], data.get("ner", "off"), data.get("erased", {}),
                    data.get("previous", {}), data.get("renamed", {}), data.get("warnings", []),
-                   data.get("compute", []))
+                   data.get("compute", []), data.get("ner_languages", {}))

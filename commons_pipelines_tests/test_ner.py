@@ -190,14 +190,14 @@ def test_unknown_mode_is_an_error():
 
 
 def test_language_without_model():
-    status = load_ner(["de", "nl-BE"])
-    assert status.description.endswith("no model for languages: de, nl; name cues, census names and street patterns only")
+    status = load_ner(["sw", "fi-FI"])
+    assert "no model for languages: sw, fi; name cues, census names and street patterns only" in status.description
     assert status.backend.find(["Bitte melden Sie sich bei Frau Anna Schmidt, Hauptstraße 12."]) == [
         [(31, 43, "PERSON"), (45, 59, "ADDRESS")]]
-    with pytest.raises(NerUnavailable, match="no model for languages: de"):
-        load_ner(["de"], "required")
-    partial = load_ner(["es", "de"])
-    assert partial.available and partial.description.endswith("no model for: de")
+    with pytest.raises(NerUnavailable, match="no model for languages: sw"):
+        load_ner(["sw"], "required")
+    partial = load_ner(["es", "sw"])
+    assert partial.available and partial.description.endswith("no model for: sw")
 
 
 def run_without(module: str, code: str) -> subprocess.CompletedProcess:
@@ -224,8 +224,8 @@ def test_spacy_is_not_imported_with_the_project():
 
 
 def test_texts_in_a_language_no_model_covers_are_not_guessed_at():
-    status = load_ner(["fr", "de", "en"], "required")
-    assert status.description.endswith("no model for: de")
+    status = load_ner(["fr", "sw", "en"], "required")
+    assert status.description.endswith("no model for: sw")
     german = ("Sprechen Sie ruhig, in kurzen Sätzen und mit einer Frage nach der anderen. Blickkontakt und eine "
               "freundliche Berührung helfen oft mehr als Worte.")
     english = "Contact the class teacher, Ms Jane Holloway, or our helpline volunteer, Tom Barker, on weekdays."

@@ -170,6 +170,7 @@ def curation_metadata(data: Curated) -> dict:
         "pii": pii_table(report),
         **{f"pii/{t}": n for t, n in sorted(by_type.items())},
         "pii/ner": report.ner,
+        **({"pii/ner_languages": MetadataValue.json(report.ner_languages)} if report.ner_languages else {}),
         **({"languages": language_table(languages)} if languages else {}),
         **{f"erased/{reason}": n for reason, n in sorted(report.erased.items())},
         **({"previous": MetadataValue.json(report.previous)} if report.previous else {}),
@@ -320,8 +321,9 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
             except WhereError as err:
                 raise Failure(f"{spec.origin}: {err}") from None
             with measured("curate") as cost:
-                result = curate(spec, read_records(db, where=spec.where), warehouse.curated(spec.id), ingest=count,
-                                published=published or (), pii_key=key, workers=warehouse.workers,
+                result = curate(spec, read_records(db, warehouse.batch_rows, where=spec.where),
+                                warehouse.curated(spec.id), ingest=count, published=published or (), pii_key=key,
+                                workers=warehouse.workers, engine=warehouse.engine, ray_address=warehouse.ray_address,
                                 takedown=entries, report_extra=extra, inputs=inputs)
             if not result.reused:  # the version made from this curation: what its ingest and curation cost
                 ingest_cost = (last_run(db) or {}).get("compute")

@@ -14,6 +14,7 @@ import langcodes
 import pyarrow as pa
 from huggingface_hub import DatasetCard, DatasetCardData
 
+from ..curate.pii.ner import NO_MODEL
 from ..licences import OPEN_LICENCES
 from ..spec import SourceSpec
 from ..stats import CurationReport, StageCount
@@ -174,9 +175,15 @@ def _personal_data_section(spec: SourceSpec, report: CurationReport | None) -> l
                     [[p.type, f"`{p.column}`", p.policy, f"{p.count:,}"]
                      for p in sorted(found, key=lambda p: (p.type, p.column, p.policy))])
              if found else "No personal data was found.")
+    by_language = ([_table(["Language", "Name backend"], [[f"`{lang}`", backend] for lang, backend in
+                                                          sorted(report.ner_languages.items())])]
+                   if report.ner_languages else [])
     return ["## Personal data",
             "Personal data found in the curated rows, by type and column, and what the source's policy did with it "
-            "(counts only).", table, ner_sentence(spec, report.ner)]
+            "(counts only).", table, ner_sentence(spec, report.ner),
+            *(["### Name detection by language", "Each text goes to the name model of the language it is identified "
+               f"as; `{NO_MODEL}`: no model reads that language, name cues and patterns still run.", *by_language]
+              if by_language else [])]
 
 
 def _number(value, digits: int | None = None) -> str:

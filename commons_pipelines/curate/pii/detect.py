@@ -6,8 +6,9 @@ pre-filter reach its finder, so clean text costs one RE2 pass per detector. The 
 what the finders accept: filtering never changes the result, it only skips rows that cannot match.
 
 Overlaps between types are settled by PRIORITY (URL credentials, then e-mail, IBAN, national ID, card,
-IP, phone): a card number is not also reported as a phone number. The finding kept takes the characters of those it
-overlaps, so that no part of them is left once it is replaced.
+IP, phone): a card number is not also reported as a phone number. The finding kept takes the characters of those
+it overlaps, so that no part of them is left once it is replaced. Calendar dates, sections of laws ("§ 12 Abs. 3",
+"article L. 1234-5") and patent numbers ("EP 1 234 567 B1") are never phone numbers, whatever they parse as.
 """
 
 from __future__ import annotations
@@ -197,6 +198,27 @@ def _date(raw: str) -> bool:
     return _DATE.fullmatch(raw.strip()) is not None
 
 
+# A section of a law or a book ("§ 12", "Art. 123-4", "article L. 1234-5", "sección 2.3.4", "Rn. 12") or a patent
+# ("EP 1 234 567 B1", "US 6,123,456 B2", "WO 2004/123456", "DE 10 2004 012 345 A1"): never a phone number. A patent
+# is told by its office or the word patent before the number, which then has no '+', '-', '(' or '.' ("CALL US
+# 1-800-..." is a phone), or by its kind code after it.
+_SECTION = re.compile(
+    r"(?:§§?|(?<![^\W\d_])(?i:art[st]?|artikel|articles?|art[íi]culos?|artigos?|articol[oi]|sec(?:t|tion|ci[óo]n|[çc][ãa]o)"
+    r"|sez(?:ione)?|abschnitt|abs(?:atz)?|rn|rz|randn(?:r|ummer)|apartado|comma|pkt|ust|lid|kapitel|chapitre"
+    r"|cap[íi]tulo|capitolo)\.?)[ \t]*(?:[LRDA]\.?[ \t]*)?$|(?<![^\W\d_])[LRD]\.[ \t]?$")
+_PATENT = re.compile(
+    r"(?<![^\W\d_])(?:(?:EP|US|WO|DE|FR|GB|ES|IT|NL|BE|CH|AT|PL|PT|SE|DK|FI|NO|JP|CN|KR|CA|AU)(?:-[A-Z]{1,2}-)?"
+    r"|(?i:pat(?:ent)?\.?(?:[ \t]*(?:no|nr|n[º°o])\.?)?|brevets?|patente?s?|brevett[oi]|octrooi|patentschrift"
+    r"|offenlegungsschrift))[ \t]*$")
+_KIND = re.compile(r"[ \t]?(?:[ABCTUY][1-9]|[AB](?=[,;)\]]|$))(?!\w)")
+
+
+def _cited(text: str, start: int, end: int) -> bool:
+    before = text[max(0, start - 24):start]
+    return (_SECTION.search(before) is not None or _KIND.match(text, end) is not None
+            or (_PATENT.search(before) is not None and not re.search(r"[-+(.]", text[start:end])))
+
+
 def _least_digits(region: str) -> int:
     meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
     return min(meta.general_desc.possible_length, default=4) if meta else 4
@@ -246,7 +268,8 @@ def _phone(text: str, regions: Sequence[str]) -> Found:
     for region in regions or ("ZZ",):
         for m, usual in _matches(text, region):
             if (any(s < m.end and m.start < e for s, e, _ in out) or _embedded(text, m.start, m.end)
-                    or _NOT_PHONE.search(text, max(0, m.start - 12), m.start) or _date(m.raw_string)):
+                    or _NOT_PHONE.search(text, max(0, m.start - 12), m.start) or _date(m.raw_string)
+                    or _cited(text, m.start, m.end)):
                 continue
             if not (usual and phonenumbers.is_valid_number(m.number)) and not (
                     len(phonenumbers.national_significant_number(m.number)) >= 7
@@ -283,9 +306,9 @@ def _es_nss(s: str) -> bool:
 _NSS_WORDS = r"NASS|NSS|NAF|seguridad social|afiliaci[oó]n"
 _SSN_WORDS = r"SSN|social security"
 _IDNR_WORDS = r"Steuer-?ID|Steuer-?IdNr|IdNr|Steueridentifikationsnummer|Identifikationsnummer|tax id"
-_NN_WORDS = r"NN|INSZ|NISS|Rijksregister\w*|registre national|national number"
+_NN_WORDS = r"NN|NRN|INSZ|NISS|Rijksregister\w*|registre national|num[ée]ro national|national number|Nationalregisternummer"
 _BSN_WORDS = r"BSN|burgerservicenummer|sofi-?nummer"
-_NIF_WORDS = r"NIF|contribuinte"
+_NIF_WORDS = r"NIF|contribuinte|identifica[çc][ãa]o fiscal"
 _SVNR_WORDS = r"SVNR|VSNR|SV-?Nr|Versicherungsnummer|Sozialversicherungsnummer"
 _PESEL_WORDS = r"PESEL"
 _CPR_WORDS = r"CPR|CPR-?nr|personnummer"

@@ -22,8 +22,18 @@ fr_core_news_sm, from the `ner` extra; Spanish: es_core_news_sm when installed, 
 PERSON spans are then kept only when name-shaped. Name cues, census names (a common first name then a common
 surname, from the US 1990 census lists) and street patterns add to every model. Measured in
 benchmarks/results/pii_ner.md.
-When the source lists several languages each text goes to the model of its language, as the language step
-identifies it (curate/language.py); a text in a language no model covers is not looked at, and the run says so.
+German, Italian, Portuguese, Dutch and Polish: `xx_names`, shipped inside this package, one PERSON recogniser for
+the five trained by training/names_multi.py on generated sentences only; since it also tags capitalised nouns, its
+spans are kept when they hold a listed name or only rare words (`_plausible_name`, as are the French model's spans
+in Spanish text), and a listed first name followed by a surname is found where it is silent (`_paired_names`).
+Measured in benchmarks/results/names_languages.md.
+Each text goes to the model of its own language as identified (curate/language.identify), whatever the source
+declares: a French row of a source declared `de` goes to the French model. A text in a declared language no model
+covers gets cues, census names and street patterns only; one identified as an undeclared language no model covers
+(or not identified) goes to the model of the source's first declared language that has one, since a short text
+full of names is often misidentified ("Tomomi Nishiyama lives at ..." reads as Danish). Identifying costs 1-2% of
+the backend's time. `find(texts, seen)` counts the texts per language it routed, so
+a run can say which backend ran for each language it met (`SpacyNer.backend_of`).
 """
 
 from __future__ import annotations
@@ -31,6 +41,7 @@ from __future__ import annotations
 import re
 import sys
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
@@ -44,10 +55,14 @@ Span = tuple[int, int, str]
 Mode = Literal["auto", "off", "required"]
 
 INSTALL_HINT = "pip install 'commons-pipelines[ner]'"
-MODELS = {"en": ("en_names",), "fr": ("fr_core_news_sm",), "es": ("es_core_news_sm", "fr_core_news_sm")}
+MODELS = {"en": ("en_names",), "fr": ("fr_core_news_sm",), "es": ("es_core_news_sm", "fr_core_news_sm"),
+          **{lang: ("xx_names",) for lang in ("de", "it", "pt", "nl", "pl")}}
 """Language (BCP-47 primary subtag) -> spaCy pipelines, preferred first. Languages not here are not covered."""
-BUNDLED = {"en_names": Path(__file__).parent / "en_names"}
-"""Pipelines that ship inside this package (trained by training/person_names.py) rather than as their own wheel."""
+BUNDLED = {p: Path(__file__).parent / p for p in ("en_names", "xx_names")}
+"""Pipelines that ship inside this package (trained by training/person_names.py and training/names_multi.py) rather
+than as their own wheel."""
+NO_MODEL = "cues and patterns only"
+"""The name backend of a language no model covers."""
 LABELS = {"PERSON": "PERSON", "PER": "PERSON"}
 CHUNK = 20_000
 """Longer texts go through the model in pieces of at most this many characters, cut at line ends."""
@@ -73,25 +88,66 @@ SPEAKER = re.compile(rf"^[ \t>]*(?P<name>{_WORD}(?:[ \t]{_WORD})?):[ \t]*\S", re
 _NOT_NAMES = {"Name", "Address", "Email", "Phone", "User", "Note", "Date", "Subject", "Re", "Tel", "Fax", "Nombre",
               "Apellidos", "Domicilio", "Dirección", "Fecha", "Sexo", "Edad", "Nom", "Prénom", "Adresse", "Hi", "Hello"}
 
-_STREET_FIRST = (r"Calle|C/|c/|Avda\.?|Avenida|Av\.|Paseo|Pº|Plaza|Pza\.?|Camino|Carretera|Ctra\.?|Ronda|Traves[ií]a"
-                 r"|Glorieta|R[úu]a|Pra[çc]a|Paraje|Urbanizaci[óo]n|Pasaje|ul\.")
-_STREET_AFTER_NUMBER = r"(?i:rue|avenue|boulevard|bd|all[ée]e|impasse|chemin|quai|route|place|via|viale|piazza|corso|largo)"
+# Street types before the name; those written in lower case too in running text ("rue de Cosendey 8", "in via Roma
+# 3", "ul. Kilińskiego 41"), those only capitalised, and "place", "route" ... in lower case only before a particle
+# ("place de la Gare", not "takes place May 3"); "al." never after "et" ("et al."); "R." and "C." (Rua, Calle) only
+# before a particle ("R. da Graça"): before a capital they are an initial. A house number (or "s/n") must follow.
+_STREET_ANY_CASE = (r"(?i:rue|avenue|boulevard|chemin|all[ée]e|impasse|quai|ruelle|via|viale|piazza|piazzale|vicolo"
+                    r"|calle|c/\.?|avenida|avda\.?|av\.|rua|travessa|ul\.|ulica|aleja|aleje|plac|pl\.|os\.|osiedle)"
+                    r"|(?<!et )(?i:al)\.")
+_STREET_CAPITAL = (r"Av\.?|Paseo|Pº|Plaza|Pza\.?|Camino|Carretera|Ctra\.?|Ronda|Traves[ií]a|Glorieta|R[úu]a|Pra[çc]a"
+                   r"|Paraje|Urbanizaci[óo]n|Pasaje|Callej[óo]n|Cuesta|Rambla|Pasadizo|Cañada|Acceso|Alameda|Largo"
+                   r"|Estrada|Cal[çc]ada|Beco|Rotunda|Corso|Contrada|Strada|Borgo|Rotonda|Incrocio|Stretto|Canale"
+                   r"|Salita|Lungomare|Vial|Bd|Route|Place|Cours|Passage|Sentier|Esplanade|Promenade|Laan|Rondo|Skwer")
+_STREET_PARTICLE = (r"(?:du|de|des|la|le|les|au|aux|del|della|delle|dei|degli|di|da|do|dos|das|ao|aos|à|às|al|van"
+                    r"|der|den|het|ten|ter|op|aan|y|e|i|et|sur|el|los|las)")
+_ELIDED = r"(?:d[e']?l['’´]|d['’´]|l['’´]|all['’]|sull['’])"
+_STREET_FIRST = (rf"{_STREET_ANY_CASE}|{_STREET_CAPITAL}|(?i:place|route|cours|passage|largo)(?=[ \t]+{_STREET_PARTICLE}\b)"
+                 r"|[RC]\.(?=[ \t]+d[aeo]s?\b|[ \t]+del\b)")
+_NAME_WORD = rf"(?:{_STREET_PARTICLE}[ \t]+)*{_ELIDED}?{_UPPER}[\w.'’´-]*"
+_STREET_NAME = rf"(?:[ \t]+|(?<=[/.]))(?:{_NAME_WORD})(?:[ \t]+{_NAME_WORD}){{0,3}}"
+# Spanish and Portuguese types, capitalised: any words may follow ("Calle cubujuqui 301A", "Paseo de san francisco 19")
+_STREET_ES = (r"Calle|[Cc]/\.?|Avda\.?|Avenida|Av\.|Paseo|Pº|Plaza|Pza\.?|Camino|Carretera|Ctra\.?|Ronda|Traves[ií]a"
+              r"|Glorieta|R[úu]a|Pra[çc]a|Paraje|Urbanizaci[óo]n|Pasaje")
+_ANY_NAME = r"(?:[ \t]+|(?<=[/.]))[^\W\d_][\w.'’´-]*(?:[ \t]+[^\W\d_][\w.'’´-]*){0,5}"
+# a house number: not part of a longer number ("3.5", "3:16") nor a quantity ("C/PHENIRAMINE 500 mg")
+_NUM = (r"\d{1,5}(?:[A-Za-z]|bis|ter|[ºª])?(?:[/-]\d{1,4}[A-Za-z]?)?(?!\w|[.:]\d)"
+        r"(?![ \t]?(?i:mg|ml|µg|mcg|g|kg|cm|mm|l|ui|%|€)(?!\w))")
+# a number ("n.º 4", "# 4800"), "s/n" (none), or a kilometre of a road ("Ctra. de Colmenar, km 9,100")
+_HOUSE = (rf",?[ \t]*(?:(?i:n[ \t]?[º°o]\.?|nr\.?|#)[ \t]*)?(?:{_NUM}|(?i:s/?n)\b"
+          r"|(?i:km)\.?[ \t]*\d{1,4}(?:[.,]\d{1,3})?(?!\w))")
+_FLAT = (r"(?:,?[ \t]*(?:\d{1,2}[ºª°]\.?(?:[ \t]*[A-Za-z]{1,4}\b)?|(?i:piso|puerta|planta|apt\.?|apto\.?|apartamento"
+         r"|appartamento|piano|scala|int\.|interno|esc\.|escalera|bloque|portal|andar|lok\.|m\.)[ \t]*\w{1,4}\b)){0,2}")
 _STREET_LAST = (r"(?i:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|place|pl|way|terrace|square"
                 r"|highway|hwy|parkway|pkwy|circle|trail|crescent|close|row|walk|gardens|mews)\b\.?")
-_STREET_SUFFIX = (r"[^\W\d_]+(?i:stra(?:ss|ß)e|str\.|weg|gasse|allee|platz|laan|straat|gracht|katu|tie|vej|gade|gatan"
-                  r"|v[äa]gen|veien|gata|utca|ulica)")
-_NUM = r"\d{1,5}[A-Za-z]?"
-_TAIL = rf"(?:,?[ \t]*(?:n[º°o]\.?[ \t]*)?{_NUM}|,?[ \t]*s/n)?(?:,?[ \t]*(?:\d+[ºª]?[ \t]*(?:[A-Za-z]{{1,4}}\b)?))?"
-_ANY_WORDS = r"(?:[ \t]+[^\W\d_][\w'’-]*){1,5}"
-_STREET_PARTICLE = r"(?:du|de|des|la|le|les|del|della|delle|dei|degli|di|d[e']?l['’]|d['’]|l['’])"
+_AND = r"(?:et|and|und|en|y|e|à|in|at|on|to|for|pour|dans|est|is|the|a|an|of|with)\b"
+_AFTER_NUMBER = (r"(?i:rue|avenue|av\.|boulevard|bd|all[ée]e|impasse|chemin|quai|route|place|cours|passage|square"
+                 r"|ruelle|sentier|esplanade|promenade|voie)")
+# one word ending in its type: "Bahnhofstraße", "Jens-Drubin-Straße", "Stationsplein", "Lolahof"; not an English
+# word ("Spring 2016", "Featuring 37", "iPad 3": see _english), nor capitals ("NUVARING 15")
+_SUFFIXES = ("stra(?:ss|ß)e", r"str\.", "weg", "gasse", "allee", "platz", "ring", "damm", "ufer", "chaussee", "steig",
+             "pfad", "zeile", "laan", "straat", "gracht", "kade", "singel", "dreef", "plein", "dijk", "steeg", "pad",
+             "baan", "hof", "boulevard", "katu", "tie", "vej", "gade", "gatan", "v[äa]gen", "veien", "gata", "utca")
+_STREET_SUFFIX = (rf"[^\W\d_]+(?:-[^\W\d_]+)*(?:{'|'.join(_SUFFIXES)}"
+                  rf"|-(?:{'|'.join(s[0].upper() + s[1:] for s in _SUFFIXES)}))")
+_SPACED_TYPE = r"(?:Stra(?:ss|ß)e|Str\.|Gasse|Weg|Allee|Platz|Ring|Damm|Ufer|Markt|Straat|Laan|Plein|Gracht|Kade|Dijk)"
+_ARTICLE = r"(?:Der|Die|Das|Dem|Den|Des|Ein|Eine|Einen|De|Het|Een|Dit|Deze)\b"
+# "Am Markt 3", "An der Kirche 5": only a noun that is no time or part of a text, a number that is no year, and then
+# the end of the address (a comma, a postcode, the end of the line or sentence)
+_DE_PREP = r"(?:Am|Im|Zum|Zur|Beim|(?:An|Auf|In|Unter|Hinter|Vor|Bei)[ \t]+de[rnm])"
+_NOT_PLACE = (r"(?:Jahr\w*|Monat\w*|Alter|Artikel|Absatz|Abschnitt|Kapitel|Anhang|Teil|Punkt|Satz|Band|Heft|Fall|Rahmen"
+              r"|Vergleich|Ende|Anfang|Schnitt|Durchschnitt|Sinne|Zuge|Namen|Auftrag|Bereich|Zeitraum|Quartal|Spiel"
+              r"|Finale|Minute|Runde|Tag|Januar|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November"
+              r"|Dezember|Montag|Dienstag|Mittwoch|Donnerstag|Freitag|Samstag|Sonntag|Wochenende)\b")
 STREET = re.compile("|".join([
-    rf"\b(?:{_STREET_FIRST})(?:[ \t]*[^\W\d_][\w.'’-]*)(?:[ \t]+[^\W\d_][\w.'’-]*){{0,5}}{_TAIL}",
-    rf"\b{_NUM}[ \t]+{_STREET_AFTER_NUMBER}{_ANY_WORDS}",
+    rf"(?<![\w/])(?:{_STREET_FIRST}){_STREET_NAME}{_HOUSE}{_FLAT}",
+    rf"(?<![\w/])(?:{_STREET_ES}){_ANY_NAME}{_HOUSE}{_FLAT}",
+    rf"\b{_NUM}(?:[ \t]*(?:bis|ter)\b)?,?[ \t]+{_AFTER_NUMBER}(?:[ \t]+(?!{_AND}){_ELIDED}?[^\W\d_][\w.'’´-]*){{1,4}}",
     rf"\b{_NUM}(?:[ \t]+{_UPPER}[\w.'’-]*){{1,4}}[ \t]+{_STREET_LAST}",
-    rf"\b{_STREET_SUFFIX}[ \t]+{_NUM}\b|\b{_NUM}[ \t]+{_STREET_SUFFIX}\b",
-    # the number after the name, as in Switzerland and Italy: "Rue du Rhône 14", "Via Nassa 19"
-    rf"\b(?:Rue|Avenue|Boulevard|All[ée]e|Impasse|Chemin|Quai|Route|Place|Via|Viale|Piazza|Piazzale|Corso|Largo"
-    rf"|Vicolo)(?:[ \t]+(?:{_STREET_PARTICLE}(?:{_UPPER}[\w'’-]*)?|{_UPPER}[\w'’-]*)){{1,4}}[ \t]+{_NUM}\b",
+    rf"\b(?P<suffixed>{_STREET_SUFFIX})[ \t]+{_NUM}|\b\d{{1,3}}[A-Za-z]?[ \t]+(?P<suffixed2>{_STREET_SUFFIX})\b",
+    rf"\b(?!{_ARTICLE}){_UPPER}[^\W\d_]+[ \t]+{_SPACED_TYPE}[ \t]+{_NUM}",
+    rf"\b{_DE_PREP}[ \t]+(?!{_NOT_PLACE}){_UPPER}[^\W\d_]+(?:-[^\W\d_]+)*[ \t]+(?!(?:1[89]|20)\d\d\b){_NUM}"
+    r"(?=[ \t]*(?:[,;)]|$|\.(?:\s|$)|\d{4,5}\b))",
     # a post-office box; "apartado 3" of a law is no address: "Apartado" in capitals, or "apartado de correos"
     r"\b(?:(?i:p\.?[ \t]?o\.?[ \t]?box|postbox|apdo\.?|apartado[ \t]+(?:de[ \t]+correos|postal)|(?:psc|unit)"
     r"[ \t]+\d+,?[ \t]+box)|Apartado)[ \t]*\d+",
@@ -99,6 +155,18 @@ STREET = re.compile("|".join([
     r"(?:^|\n)[ \t]*(?i:address|domicilio|direcci[óo]n|adresse)[ \t]*:[ \t]*(?=[^\n]*\d)[^\n]+",
 ]), re.M)
 _CAPITALISED = r"[" + re.escape(_UP) + r"][^\W\d_]"
+
+
+@lru_cache(maxsize=4096)
+def _english(word: str) -> bool:
+    """An English word (wordfreq, about once in 300,000 words or more): "Spring", "Featuring", not "Bahnhofstraße"."""
+    if not word or "-" in word:
+        return False
+    try:
+        from wordfreq import zipf_frequency
+    except ImportError:
+        return False
+    return zipf_frequency(word, "en") >= 2.5
 
 
 class NerUnavailable(RuntimeError):
@@ -109,6 +177,7 @@ class NerUnavailable(RuntimeError):
 class NerStatus:
     backend: SpacyNer | None
     description: str
+    """The backend per declared language, then the models of the other languages, as a sentence."""
 
     @property
     def available(self) -> bool:
@@ -138,8 +207,11 @@ def load_ner(languages: list[str] | None = None, mode: Mode = "auto") -> NerStat
         raise ValueError(f"pii.ner: unknown mode {mode!r}; allowed: auto, off, required")
     if mode == "off":
         return NerStatus(None, "off")
-    status = _load(tuple(dict.fromkeys(_base(t) for t in (languages or MODELS))))
-    if (status.backend is None or not status.backend.models) and mode == "required":
+    # `mul` (or `und`) declares no language: every text goes by the language it is identified as
+    langs = tuple(dict.fromkeys(b for b in map(_base, languages or MODELS) if b not in ("mul", "und")))
+    status = _load(langs)
+    if (status.backend is None or not (set(langs) & set(status.backend.models) if langs else status.backend.models)) \
+            and mode == "required":
         raise NerUnavailable(f"pii.ner is 'required' but the NER backend is {status.description}")
     return status
 
@@ -150,25 +222,35 @@ def _load(languages: tuple[str, ...]) -> NerStatus:
         import spacy  # noqa: F401
     except ImportError:
         return NerStatus(None, f"not installed: {INSTALL_HINT}")
-    models, covered, missing = {}, {}, []
-    for lang in languages:
+    models, labels, missing = {}, {}, []
+    for lang in dict.fromkeys([*languages, *MODELS]):  # every model: texts go by the language they are in
         for package in MODELS.get(lang, ()):
             try:
-                models[lang], covered[lang] = _model(package), package
+                models[lang], labels[lang] = _model(package), f"{package} {_version(package)}"
                 break
             except Exception:  # noqa: BLE001 - not installed, or built for another spaCy: try the next one
-                missing.append(package)
-    if not models:  # the cues and street patterns still run: they need no model
+                if lang in languages:
+                    missing.append(package)
+    covered = [lang for lang in languages if lang in models]
+    backend = SpacyNer(models, default=covered[0] if covered else "", labels=labels, declared=languages)
+
+    def listed(langs: list[str]) -> str:
+        per_label: dict[str, list[str]] = {}
+        for lang in langs:
+            per_label.setdefault(labels[lang], []).append(lang)
+        return ", ".join(f"{label} ({', '.join(ls)})" for label, ls in per_label.items())
+
+    others = [lang for lang in models if lang not in languages]
+    also = f"; texts identified as another language: {listed(others)}" if others else ""
+    if not languages and others:
+        return NerStatus(backend, f"spaCy {_version('spacy')} {listed(others)} + name cues, census names and street "
+                                  "patterns, each text by the language it is identified as")
+    if not covered:  # the cues and street patterns still run: they need no model
         tried = f"; none of {', '.join(dict.fromkeys(missing))} is installed" if missing else ""
-        return NerStatus(SpacyNer({}, default=""), f"spaCy {_version('spacy')}: no model for languages: "
-                                                   f"{', '.join(languages)}{tried}; name cues, census names and street patterns only")
+        return NerStatus(backend, f"spaCy {_version('spacy')}: no model for languages: {', '.join(languages)}{tried}; "
+                                  f"name cues, census names and street patterns only{also}")
     uncovered = [lang for lang in languages if lang not in models]
-    backend = SpacyNer(models, default=next(lang for lang in languages if lang in models), route=bool(uncovered))
-    per_model: dict[str, list[str]] = {}
-    for lang in models:
-        per_model.setdefault(covered[lang], []).append(lang)
-    parts = [f"{p} {_version(p)} ({', '.join(langs)})" for p, langs in per_model.items()]
-    text = f"spaCy {_version('spacy')} " + ", ".join(parts) + " + name cues, census names and street patterns"
+    text = f"spaCy {_version('spacy')} {listed(covered)} + name cues, census names and street patterns{also}"
     if uncovered:
         text += f"; no model for: {', '.join(uncovered)}"
     return NerStatus(backend, text)
@@ -191,13 +273,20 @@ class SpacyNer:
 
     name = "spacy"
 
-    def __init__(self, models: dict, default: str, route: bool = False):
+    def __init__(self, models: dict, default: str, labels: dict[str, str] | None = None, declared=()):
         self.models = models
-        self.default = default
-        self.route = route  # the source has languages no model covers: their texts must be told apart
-        self.languages = sorted(models)
+        self.default = default  # the model of texts in an undeclared language no model covers
+        self.labels = labels or {}
+        self.declared = set(declared)
+        self.languages = sorted(set(models) & self.declared)
 
-    def find(self, texts: list[str | None]) -> list[list[Span]]:
+    def backend_of(self, lang: str) -> str:
+        """"xx_names 1.0.0", or NO_MODEL: what looked for names in the texts `find` routed to `lang`."""
+        return self.labels.get(lang, NO_MODEL) if lang in self.models else NO_MODEL
+
+    def find(self, texts: list[str | None], seen: Counter | None = None) -> list[list[Span]]:
+        """`seen`: add the number of texts routed to each language (the texts with a capital letter, or all of them
+        when a model reads lower-case names)."""
         out: list[list[Span]] = [[] for _ in texts]
         if not texts:
             return out
@@ -207,14 +296,18 @@ class SpacyNer:
         cased = pc.fill_null(pc.match_substring_regex(arr, _CAPITALISED), False).to_numpy(zero_copy_only=False)
         uncased = any(m.meta.get("finds_lowercase_names") for m in self.models.values())
         rows = [i for i in range(len(texts)) if texts[i] and (uncased or cased[i])]
-        for lang, idx in self._route(texts, rows).items():
+        for lang, idx in self._route(texts, rows, seen).items():
             nlp = self.models[lang]
             if not nlp.meta.get("finds_lowercase_names"):
                 idx = [i for i in idx if cased[i]]
             lists = _name_lists(nlp.path) if nlp.meta.get("name_lists") else None
             for i, spans in zip(idx, self._model_spans(nlp, [texts[i] for i in idx])):
-                if nlp.lang != lang:
-                    spans = [sp for sp in spans if sp[2] != "PERSON" or _name_shaped(texts[i], sp)]
+                if lang not in nlp.meta.get("languages", [nlp.lang]):  # a borrowed model: es texts, French model
+                    spans = [sp for sp in spans if sp[2] != "PERSON" or (_name_shaped(texts[i], sp)
+                                                                          and _plausible_name(texts[i], sp, lang))]
+                elif nlp.meta.get("check_names"):
+                    spans = [sp for sp in spans if sp[2] != "PERSON" or _plausible_name(texts[i], sp, lang)]
+                    spans += _paired_names(texts[i], lang)
                 if lists:
                     spans = [sp for sp in spans if sp[2] != "PERSON" or _known_name(texts[i][sp[0]:sp[1]], lists)]
                     spans = [sp for sp in spans + _listed_names(texts[i], lists)
@@ -225,17 +318,20 @@ class SpacyNer:
                 out[i] = _merge(text, out[i])
         return out
 
-    def _route(self, texts: list, rows: list[int]) -> dict[str, list[int]]:
-        if not rows or not self.models:
+    def _route(self, texts: list, rows: list[int], seen: Counter | None) -> dict[str, list[int]]:
+        if not rows:
             return {}
-        if not self.route and len({id(m) for m in self.models.values()}) == 1:
-            return {self.default: rows}
         from ..language import identify
 
         routed: dict[str, list[int]] = {}
-        for i, lang in zip(rows, identify([texts[i] for i in rows])[0]):
-            if _base(lang) in self.models:  # a language no model covers is not guessed at: its nouns are not names
-                routed.setdefault(_base(lang), []).append(i)
+        for i, tag in zip(rows, identify([texts[i] for i in rows])[0]):
+            lang = _base(tag)
+            if lang not in self.models and lang not in self.declared and self.default:
+                lang = self.default  # likelier misidentified than in a language the source did not declare
+            if seen is not None:
+                seen[lang] += 1
+            if lang in self.models:  # a declared language no model covers is not guessed at: its nouns are not names
+                routed.setdefault(lang, []).append(i)
         return routed
 
     @staticmethod
@@ -261,7 +357,9 @@ class SpacyNer:
 
 SALUTATIONS = frozenset({
     "madame", "monsieur", "mesdames", "messieurs", "mademoiselle", "señor", "señora", "señores", "señoras", "sir",
-    "madam", "herr", "frau", "damen", "herren", "signore", "signora", "senhor", "senhora"})
+    "madam", "herr", "frau", "damen", "herren", "signore", "signora", "senhor", "senhora",
+    "signori", "signorina", "gentili", "gentile", "egregio", "egregi", "senhores", "senhoras", "mevrouw", "heer",
+    "heren", "dames", "pan", "pani", "panie", "państwo", "szanowni", "szanowny", "szanowna"})
 
 
 def _not_a_name(text: str, start: int, end: int, capitalised: bool) -> bool:
@@ -273,6 +371,67 @@ def _not_a_name(text: str, start: int, end: int, capitalised: bool) -> bool:
     return (all(w.lower() in SALUTATIONS for w in words) or text[end:end + 3].lstrip(" \t").startswith(":")
             or any(c.isdigit() for c in text[start:end])
             or (capitalised and not any(w[:1].isupper() for w in words)))
+
+
+COMMON, COMMON_ALONE, RARE, RARE_PAIR = 5.5, 4.5, 3.0, 3.5
+"""Zipf frequencies (wordfreq: log10 of uses per billion words) in the text's language: a listed name more common
+than COMMON is a word ("Mann", "Stato"), and alone more common than COMMON_ALONE ("Grund", "Person", "Schutz" are
+German surnames too); a word rarer than RARE may be an unlisted name ("Scarpellini"), and words rarer than RARE_PAIR
+side by side too ("Willemijn Oosterhuis"). German capitalises its nouns, and its compounds are rare
+("Strafverfolgung"): there a lone word must be a listed name."""
+
+
+@lru_cache(maxsize=None)
+def _all_names(kind: str = "names") -> frozenset[str]:
+    """The first names and surnames (kind 'names') or first names ('first_names') of Faker's 97 locales and the US
+    census, folded, saved with en_names."""
+    return frozenset((BUNDLED["en_names"] / f"{kind}.txt").read_text(encoding="utf-8").split())
+
+
+_PAIR = re.compile(rf"(?<![\w.@/-]){_UPPER}[^\W\d_]+(?:-{_UPPER}[^\W\d_]+)?[ \t]+(?:{_UPPER}\.[ \t]+)?"
+                   rf"{_UPPER}[^\W\d_]+(?:-{_UPPER}[^\W\d_]+)?(?![\w@/])")
+
+
+def _paired_names(text: str, lang: str) -> list[Span]:
+    """What a model trained on generated text misses in contexts it never saw: a listed first name then a listed
+    surname or a rare word, both capitalised and neither commoner than COMMON in the text's language ("Sofie Rogge",
+    "Gestern hat Catherine Jennings ...")."""
+    from wordfreq import zipf_frequency
+
+    out = []
+    for m in _PAIR.finditer(text):
+        words = m.group().split()
+        first, last = words[0], words[-1]
+        if not all(_fold(p) in _all_names("first_names") and zipf_frequency(p, lang) < COMMON
+                   for p in first.split("-")):
+            continue
+        if all((_fold(p) in _all_names() and zipf_frequency(p, lang) < COMMON) or zipf_frequency(p, lang) < RARE
+               for p in last.split("-")) and not _PLACE_BEFORE.search(text, max(0, m.start() - 10), m.start()):
+            out.append((m.start(), m.end(), "PERSON"))
+    return out
+
+
+def _plausible_name(text: str, span: Span, lang: str) -> bool:
+    """A PERSON span of a model trained on generated text only (xx_names, meta `check_names`), or of a model borrowed
+    from another language, kept when every word but particles is capitalised and a word is a listed name less common
+    than COMMON in the text's language ("Grzegorz Wróblewski"), or every word is rare ("Dünser", not at a sentence's
+    start; "Willemijn Oosterhuis").
+    Such a model also tags the capitalised nouns of formal prose ("Die Würde", "Allgemeine Erklärung der
+    Menschenrechte", "Organizacji Narodów Zjednoczonych"); measured in benchmarks/results/names_languages.md."""
+    from wordfreq import zipf_frequency
+
+    s, e, _ = span
+    words = [w for w in re.findall(r"[^\W\d_]+(?:['’-][^\W\d_]+)*", text[s:e]) if not re.fullmatch(_PARTICLE, w, re.I)]
+    if not words or not all(w[0].isupper() for w in words):
+        return False
+    parts = [p for w in words for p in re.split(r"['’-]", w)]
+    alone = len(words) == 1
+    if any(_fold(p) in _all_names() and zipf_frequency(p, lang) < (COMMON_ALONE if alone else COMMON) for p in parts):
+        return True
+    before = text[max(0, s - 20):s].rstrip()
+    opens = (not before and s <= 20) or before.endswith((".", "!", "?", ":", "\n"))
+    return all(zipf_frequency(p, lang) < (RARE if alone else RARE_PAIR) for p in parts) \
+        and not (alone and (opens or lang == "de"))
 
 
 def _name_shaped(text: str, span: Span) -> bool:
@@ -474,9 +633,15 @@ def _form_label(words: str) -> bool:
     return any(w.lower().rstrip(".") in _LABEL_WORDS or (len(w) > 1 and w.isupper()) for w in words.split())
 
 
+_OF_INSTITUTION = re.compile(r"\b(?i:universit\w*|college|institute|school|academy|hospital|museum|bank|society"
+                             r"|foundation|department)[ \t]+(?i:of|de|di|do|da)[ \t]+(?i:the[ \t]+)?$")
+"""A name after these is the institution's place or patron: "University of Houston" (Open Textbook Library)."""
+
+
 def _merge(text: str, model: list[Span]) -> list[Span]:
     """The model's spans with the name cues, census names and street patterns; overlaps of one type become one span."""
-    spans = [s for s in model if s[2] in ("PERSON", "ADDRESS")] + _census_spans(text)
+    spans = [s for s in model if s[2] == "ADDRESS" or (
+        s[2] == "PERSON" and not _OF_INSTITUTION.search(text, max(0, s[0] - 40), s[0]))] + _census_spans(text)
     others = [(s, e) for s, e, t in model if t.startswith("other:")]
     for m in NAME_CUE.finditer(text):
         spans.append((m.start("name"), m.end("name"), "PERSON"))
@@ -485,6 +650,8 @@ def _merge(text: str, model: list[Span]) -> list[Span]:
         if text[s:e] not in _NOT_NAMES and not _form_label(text[s:e]) and any(a < e and s < b for a, b in others):
             spans.append((s, e, "PERSON"))
     for m in STREET.finditer(text):
+        if _english(m.group("suffixed") or m.group("suffixed2") or ""):
+            continue
         s, e = m.span()
         while s < e and text[s].isspace():
             s += 1

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ...spec import PATTERN_PII, PiiConfig
-from ...stats import PiiCount
+from ...stats import NER_LANGUAGE, PiiCount
 from ..step import Step
 from .detect import TOKEN, Match, outside_tokens, resolve, scan
 
@@ -74,7 +74,11 @@ class Pii(Step):
         return f"[{type}:{hmac.new(self._key, msg, hashlib.sha256).hexdigest()[:12]}]"
 
     def report(self) -> list[PiiCount]:
-        return [PiiCount(t, c, p, n) for (t, c, p), n in sorted(self.found.items())]
+        """The counts per (type, column, policy), and per language the name backend met, the backend that ran on it
+        and the texts it read, as PiiCount(NER_LANGUAGE, language, backend, texts)."""
+        return [PiiCount(*key, n) if key[0] != NER_LANGUAGE else PiiCount(NER_LANGUAGE, key[1],
+                                                                           self.ner.backend_of(key[1]), n)
+                for key, n in sorted(self.found.items())]
 
     def _check_columns(self, schema: pa.Schema) -> None:
         missing = [c for c in self.config.columns if c not in schema.names]
@@ -123,7 +127,7 @@ class Pii(Step):
         for n in range(ROUNDS + 1):
             part = values if rows is None else values.take(pa.array(rows, pa.int64()))
             near = None if rows is None else [spots[r] for r in rows]
-            edit, kept = self._find(column, part, near, kept=counts is not None and n == 0)
+            edit, kept = self._find(column, part, near, kept=counts is not None and n == 0, counts=counts)
             if rows is not None:
                 edit = [replace(m, row=rows[m.row]) for m in edit]
             if counts is not None:
@@ -143,11 +147,13 @@ class Pii(Step):
             rows = sorted(spots)
         return values
 
-    def _find(self, column: str, values: pa.Array, near: list | None, kept: bool) -> tuple[list[Match], list[Match]]:
+    def _find(self, column: str, values: pa.Array, near: list | None, kept: bool,
+              counts: Counter | None = None) -> tuple[list[Match], list[Match]]:
         """The findings to edit, and (when `kept`) those the policies keep that overlap none of them: a kept value
-        never shields a value to edit, since the residual check looks for the one it does not keep."""
+        never shields a value to edit, since the residual check looks for the one it does not keep. With `counts`, on
+        the first round, the texts the name backend read per language are counted in it."""
         keep = {t for t in (*PATTERN_PII, *NER_TYPES) if self.policy(column, t) == "keep"}
-        named = self._named(column, values, near)
+        named = self._named(column, values, near, counts if near is None else None)
         edit = [t for t in PATTERN_PII if t not in keep]
         found = resolve((scan(values, edit, self.regions) if edit else []) + [m for m in named if m.type not in keep])
         if not (kept and keep):
@@ -159,7 +165,7 @@ class Pii(Step):
                         + [m for m in named if m.type in keep])
         return found, [m for m in shown if not any(k.start < m.end and m.start < k.end for k in spans.get(m.row, ()))]
 
-    def _named(self, column: str, values: pa.Array, near: list | None) -> list[Match]:
+    def _named(self, column: str, values: pa.Array, near: list | None, counts: Counter | None = None) -> list[Match]:
         """NER spans in every value, or (with `near`, per value the spans written the round before) around those."""
         if self.ner is None or (self.ner_columns is not None and column not in self.ner_columns):
             return []
@@ -171,8 +177,12 @@ class Pii(Step):
             pieces = [(r, text, 0, len(text)) for r, text in zip(rows, texts)]
         else:
             pieces = [(r, text, a, b) for r, text in zip(rows, texts) for a, b in _around(text, near[r])]
-        found = []
-        for (r, text, a, b), spans in zip(pieces, self.ner.find([text[a:b] for _, text, a, b in pieces])):
+        found, seen = [], Counter()
+        counted = counts is not None and hasattr(self.ner, "backend_of")  # a backend that routes by language
+        named = self.ner.find([text[a:b] for _, text, a, b in pieces], *([seen] if counted else []))
+        if counted:
+            counts.update({(NER_LANGUAGE, lang): n for lang, n in seen.items()})
+        for (r, text, a, b), spans in zip(pieces, named):
             piece = text[a:b]
             for s, e, t in (outside_tokens(piece, spans) if "[" in piece else spans):
                 if t in NER_TYPES and 0 <= s < e <= len(piece):

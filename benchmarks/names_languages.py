@@ -1,0 +1,190 @@
+"""Person names per language: precision and recall of PERSON, and false alarms on real text that holds no names.
+
+    python benchmarks/names_languages.py [--per-language 400] [--seed 101] [--out benchmarks/results/names_languages.md]
+
+- Generated (de, it, pt, nl, pl): texts from the templates training/names_multi.py kept out of training
+  (templates_multi.split 'test'), filled with another seed; the whole backend, each text routed by its identified
+  language as in a run, next to name cues and patterns alone (what these languages had before xx_names).
+- Real, labelled: the ECHR French and Spanish decisions (train split; PER and LEGAL_PROFESSIONAL are names), and
+  MEDDOCAN (Spanish clinical reports).
+- Real, no names: the French medicine names of the BDPM and the Open Textbook Library titles (share of texts with a
+  PERSON or ADDRESS span, i.e. altered), and the UDHR paragraphs of each language (share with a PERSON span).
+Matching: benchmarks/pii_accuracy.py's rule (overlap, one to one), by import.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks"), str(ROOT / "training")]
+
+from pii_accuracy import load, score  # noqa: E402
+
+from commons_pipelines.curate.language import identify  # noqa: E402
+from commons_pipelines.curate.pii.ner import SpacyNer, load_ner  # noqa: E402
+
+LANGS = ("de", "it", "pt", "nl", "pl")
+ECHR_NAMES = {"PER", "LEGAL_PROFESSIONAL"}
+
+
+def echr(path: Path, per_doc: int = 5) -> list[tuple[str, list, str]]:
+    """The CoNLL file as texts of `per_doc` sentences, tokens joined by spaces (none before , . ; : ) and after
+    ( and elided ’ '), gold PER and LEGAL_PROFESSIONAL spans mapped to PERSON."""
+    sentences, tokens = [], []
+    for line in path.read_text(encoding="utf-8").splitlines() + [""]:
+        parts = line.strip().split(" ")
+        if len(parts) == 2:
+            tokens.append(parts)
+        elif tokens:
+            sentences.append(tokens)
+            tokens = []
+    docs = []
+    for k in range(0, len(sentences), per_doc):
+        text, spans, open_span = "", [], None
+        for sentence in sentences[k:k + per_doc]:
+            text += "\n" if text else ""
+            for i, (token, tag) in enumerate(sentence):
+                glue = i == 0 or re.fullmatch(r"[,.;:)\]]|['’]", token) or text.endswith(("(", "'", "’", "\n"))
+                start = len(text) + (0 if glue else 1)
+                text += ("" if glue else " ") + token
+                kind = tag[2:] if tag[:2] in ("B-", "I-") else None
+                if open_span and (tag[:2] != "I-" or kind != open_span[2]):
+                    spans.append((open_span[0], open_span[1], "PERSON"))
+                    open_span = None
+                if kind in ECHR_NAMES:
+                    open_span = [start if open_span is None else open_span[0], len(text), kind]
+            if open_span:
+                spans.append((open_span[0], open_span[1], "PERSON"))
+                open_span = None
+        docs.append((text, spans, path.name[:2].lower()))
+    return docs
+
+
+def persons(found) -> list[list]:
+    return [[s for s in row if s[2] == "PERSON"] for row in found]
+
+
+def prf(docs, found) -> tuple[float, float, int, int, int, int]:
+    tp, fp, fn, _, _ = score(docs, persons(found))
+    p = tp["PERSON"] / max(tp["PERSON"] + fp["PERSON"], 1)
+    r = tp["PERSON"] / max(tp["PERSON"] + fn["PERSON"], 1)
+    return p, r, tp["PERSON"] + fn["PERSON"], tp["PERSON"], fp["PERSON"], fn["PERSON"]
+
+
+def row(name: str, kind: str, backend: str, docs, found, seconds: float) -> str:
+    p, r, n, tp, fp, fn = prf(docs, found)
+    met = "yes" if p >= 0.80 and r >= 0.85 else "**no**"
+    return f"| {name} | {kind} | {backend} | {p:.3f} | {r:.3f} | {n} | {tp} | {fp} | {fn} | {met} | {len(docs) / seconds:,.0f} |"
+
+
+def timed(ner, texts):
+    t0 = time.perf_counter()
+    found = ner.find(texts)
+    return found, time.perf_counter() - t0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--per-language", type=int, default=400)
+    ap.add_argument("--seed", type=int, default=101, help="of the generated texts (training uses 13)")
+    ap.add_argument("--out", type=Path)
+    args = ap.parse_args(argv)
+    from names_multi import Generator, deterministic
+
+    deterministic()
+
+    cues = SpacyNer({}, default="")
+    lines = ["# Person names by language", "",
+             "Made by `python benchmarks/names_languages.py` (`make bench`). PERSON precision and recall with the "
+             "overlap rule of benchmarks/pii_accuracy.py; target: precision ≥ 0.80 and recall ≥ 0.85. Texts/s: the "
+             "whole backend on 2 shared cores, including identifying each text's language.", "",
+             "## Labelled text", "",
+             "| set | text | backend | precision | recall | names | TP | FP | FN | target met | texts/s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    gen = Generator(args.seed, part="test")
+    routing = []
+    for lang in LANGS:
+        docs = [(t, e, lg) for t, e, lg in gen.corpus(args.per_language, (lang,))]
+        texts = [t for t, _, _ in docs]
+        status = load_ner([lang], "required")
+        found, seconds = timed(status.backend, texts)
+        t0 = time.perf_counter()
+        identify(texts)
+        routing.append((lang, time.perf_counter() - t0, seconds))
+        lines.append(row(f"{lang}, templates kept out of training", "generated", status.backend.backend_of(lang),
+                         docs, found, seconds))
+        found, seconds = timed(cues, texts)
+        lines.append(row(f"{lang}, the same texts", "generated", "cues and patterns only", docs, found, seconds))
+    real = [("ECHR French (train split)", echr(DATA / "pii" / "echr_fr_es_train" / "FR-manual-train.tsv"), "fr"),
+            ("ECHR Spanish (train split)", echr(DATA / "pii" / "echr_fr_es_train" / "ES-manual-train.tsv"), "es"),
+            ("MEDDOCAN Spanish clinical (train)", load(DATA / "pii" / "meddocan_es_train.jsonl"), "es")]
+    for name, docs, lang in real:
+        status = load_ner([lang], "required")
+        found, seconds = timed(status.backend, [t for t, _, _ in docs])
+        lines.append(row(name, "real", status.backend.backend_of(lang), docs, found, seconds))
+
+    lines += ["", "## Real text without names", "",
+              "Share of texts the name detector alters (a PERSON or ADDRESS span; UDHR: a PERSON span). "
+              "Each source declared in its language; each text routed by its identified language.", "",
+              "| set | declared | texts | altered | share | target | routed to (texts) |", "|---|---|---|---|---|---|---|"]
+    bdpm = [line.split("\t")[1] for line in (DATA / "opendata" / "fr_medicines_bdpm" / "CIS_bdpm.txt")
+            .read_text(encoding="utf-8").splitlines()]
+    with (DATA / "opendata" / "open_textbook_library" / "OTL.csv").open(encoding="utf-8", newline="") as f:
+        otl = [b["Title"] for b in csv.DictReader(f)]
+    udhr = [json.loads(x) for x in (DATA / "language" / "udhr_151_languages.jsonl").read_text(encoding="utf-8")
+            .splitlines()]
+    sets = [("BDPM medicine names", "fr", bdpm, ("PERSON", "ADDRESS"), 0.005),
+            ("Open Textbook Library titles", "en", otl, ("PERSON", "ADDRESS"), 0.01)]
+    sets += [(f"UDHR paragraphs, {lang}", lang, [u["text"] for u in udhr if u["iso639_1"] == lang], ("PERSON",), None)
+             for lang in ("en", "fr", "es", *LANGS)]
+    for name, lang, texts, kinds, target in sets:
+        status, seen = load_ner([lang], "required"), Counter()
+        # as before routing: every text to the declared language's model
+        alone = SpacyNer({lang: status.backend.models[lang]}, lang, status.backend.labels, [lang])
+        for backend, how in ((status.backend, None), (alone, "declared language's model only")):
+            found = backend.find(texts, seen if how is None else None)
+            hits = [t[s:e] for t, spans in zip(texts, found) for s, e, k in spans if k in kinds]
+            altered = sum(any(k in kinds for *_, k in spans) for spans in found)
+            share = altered / len(texts)
+            goal = "-" if target is None else ("≤ {:.1%}: {}".format(target, "yes" if share <= target else "**no**"))
+            top = ", ".join(f"{lg} {n}" for lg, n in seen.most_common(4)) if how is None else how
+            lines.append(f"| {name} | {lang} | {len(texts)} | {altered} | {share:.2%} | {goal} | {top} |")
+            print(name, how or "routed", "altered:", hits[:30], file=sys.stderr)
+
+    lines += ["", "## What routing costs", "",
+              "Identifying the language of every text (curate/language.identify) against the whole name backend on "
+              "the same generated texts:", "",
+              "| language | identify (s) | backend (s) | share |", "|---|---|---|---|"]
+    lines += [f"| {lang} | {a:.3f} | {b:.2f} | {a / b:.1%} |" for lang, a, b in routing]
+    lines += ["", "## What was seen while building", "",
+              "- No labelled real text in German, Italian, Portuguese, Dutch or Polish is at hand: their numbers are on "
+              "generated text only. The templates of those rows were kept out of training and the seed differs, but "
+              "the names come from Faker's lists, which the backend also uses to check the model's spans and to pair "
+              "first names with surnames (curate/pii/ner.py, `_plausible_name`, `_paired_names`): a generated name is "
+              "never rejected as unknown, so on real names outside those lists recall is lower than here.",
+              "- ECHR French and Spanish (train split), MEDDOCAN (train) and the Open Textbook Library titles were "
+              "looked at while building: the checks of the borrowed model's Spanish spans were chosen on them. The "
+              "rest of the ECHR corpus, held out by the project, is the unseen measurement.",
+              "- The UDHR paragraphs were looked at to set the word-frequency thresholds (COMMON, COMMON_ALONE, RARE, RARE_PAIR): "
+              "in-sample. The BDPM names were not used to tune this change.",
+              "- The rows \"cues and patterns only\" are what these languages had before xx_names; the rows "
+              "\"declared language's model only\" are every text sent to the model of the source's language, as "
+              "before routing by identified language."]
+    report = "\n".join(lines) + "\n"
+    print(report)
+    if args.out:
+        args.out.write_text(report, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

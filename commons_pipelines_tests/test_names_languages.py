@@ -1,0 +1,112 @@
+"""Person names in German, Italian, Portuguese, Dutch and Polish (the shipped xx_names model), each text routed by
+the language it is identified as, and which backend ran for each language on the card and in Dagster metadata."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+from dagster import AssetKey
+
+from commons_pipelines.curate.pii.ner import NO_MODEL, load_ner
+
+from .conftest import SHARED_DATA
+from .test_pipeline import run_nightly
+
+# Sentences written for these tests, not taken from the training templates.
+NAMED = {
+    "de": ("Nach Angaben der Polizei wurde Jürgen Schulze-Wendland am Freitagabend in seiner Wohnung in Kassel "
+           "festgenommen.", ["Jürgen Schulze-Wendland"]),
+    "it": ("Durante l'udienza di ieri Giuseppina Scarpellini ha confermato di non conoscere l'imputato.",
+           ["Giuseppina Scarpellini"]),
+    "pt": ("Na reunião da junta de freguesia, Joaquim Rebelo Sampaio apresentou o orçamento para o próximo ano.",
+           ["Joaquim Rebelo Sampaio"]),
+    "nl": ("Volgens de politie is Pieter Verhoeven gisteravond in zijn woning in Utrecht aangehouden.",
+           ["Pieter Verhoeven"]),
+    "pl": ("Podczas rozprawy Grzegorz Wróblewski oświadczył, że nie zna oskarżonego.", ["Grzegorz Wróblewski"]),
+}
+NOUNS_DE = ["Der Antragsteller wohnt in Berlin.",
+            "Die Beschwerdeführerin rügt, dass ihr das rechtliche Gehör verweigert worden sei.",
+            "Das Verwaltungsgericht wies die Klage der Gemeinde mit Urteil vom 3. März 2021 ab.",
+            "Die Vorinstanz hat den Sachverhalt offensichtlich unrichtig festgestellt.",
+            "Gegen diesen Entscheid erhob die Versicherungsgesellschaft Beschwerde beim Bundesgericht."]
+
+
+def people(text: str, spans) -> list[str]:
+    return [text[s:e] for s, e, t in spans if t == "PERSON"]
+
+
+@pytest.mark.parametrize("lang", sorted(NAMED))
+def test_a_name_in_each_language_goes_to_the_shipped_model(lang):
+    status = load_ner([lang], "required")
+    assert status.backend.backend_of(lang).startswith("xx_names ")
+    text, names = NAMED[lang]
+    seen = Counter()
+    assert people(text, status.backend.find([text], seen)[0]) == names
+    assert seen == {lang: 1}
+
+
+def test_capitalised_german_nouns_are_not_names():
+    found = load_ner(["de"], "required").backend.find(NOUNS_DE)
+    assert [people(t, s) for t, s in zip(NOUNS_DE, found)] == [[] for _ in NOUNS_DE]
+
+
+def test_a_german_text_in_a_source_declared_english_goes_to_the_german_model():
+    """No cue and no census name: only the model finds it, and cues and patterns alone do not."""
+    text, names = NAMED["de"]
+    status = load_ner(["en"], "required")
+    seen = Counter()
+    assert people(text, status.backend.find([text], seen)[0]) == names
+    assert seen == {"de": 1} and status.backend.backend_of("de").startswith("xx_names ")
+    assert "xx_names 1.0.0 (de, it, pt, nl, pl)" in status.description
+    no_models = load_ner(["sw"]).backend
+    assert people(text, no_models.find([text])[0]) == names  # sw declared, but this text is identified as German
+    cues_only = type(no_models)({}, default="")
+    assert people(text, cues_only.find([text])[0]) == []
+
+
+def test_a_declared_language_without_a_model_gets_cues_and_patterns_only():
+    status = load_ner(["sw"])
+    swahili = "Bwana Juma alisema kwamba mkutano utafanyika kesho asubuhi katika ukumbi wa kijiji."
+    seen = Counter()
+    status.backend.find([swahili], seen)
+    assert seen == {"sw": 1} and status.backend.backend_of("sw") == NO_MODEL
+    assert "no model for languages: sw" in status.description
+
+
+def udhr(lang: str, n: int) -> list[str]:
+    rows = [json.loads(line) for line in (SHARED_DATA / "language" / "udhr_151_languages.jsonl").open(encoding="utf-8")]
+    return [r["text"] for r in rows if r["bcp47"] == lang and len(r["text"].split()) >= 25][:n]
+
+
+def test_the_card_and_metadata_say_which_backend_ran_for_each_language(write_spec, settings, tmp_path):
+    texts = {
+        "en": ["Our volunteer coordinator, Tom Barker, answers the helpline on weekdays from nine to five."],
+        "fr": ["Pour joindre l'infirmière coordinatrice, appelez Claire Dubois au centre de soins du quartier."],
+        "de": [NAMED["de"][0], NOUNS_DE[2]],
+        "sw": udhr("sw", 2),
+    }
+    records = [{"id": f"{lang}{i}", "text": t} for lang, ts in texts.items() for i, t in enumerate(ts)]
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "docs.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    spec = write_spec("names_by_language", languages=["en", "fr", "de", "sw"], text_columns=["text"],
+                      primary_key=["id"], files={"path": str(tmp_path / "docs"), "format": "jsonl"},
+                      quality={"min_words": 1})
+    result = run_nightly({spec.id: spec}, settings)
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+    [mat] = [e.materialization for e in result.get_asset_materialization_events()
+             if e.asset_key == AssetKey([spec.id, "curated"])]
+    ran = mat.metadata["pii/ner_languages"].value
+    assert set(ran) == {"en", "fr", "de", "sw"}
+    assert ran["en"].startswith("en_names ") and ran["fr"].startswith("fr_core_news_sm ")
+    assert ran["de"].startswith("xx_names ") and ran["sw"] == NO_MODEL
+    card = (settings.publish_dir / spec.id / "current" / "README.md").read_text()
+    assert "### Name detection by language" in card
+    for lang, backend in ran.items():
+        assert f"| `{lang}` | {backend} |" in card
+    published = (settings.publish_dir / spec.id / "current" / "data").rglob("*.parquet")
+    import pyarrow.parquet as pq
+
+    text = str([pq.read_table(p).to_pylist() for p in published])
+    assert "Schulze-Wendland" not in text and "Tom Barker" not in text and "Claire Dubois" not in text

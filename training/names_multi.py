@@ -1,0 +1,232 @@
+"""Train the person-name recogniser for German, Italian, Portuguese, Dutch and Polish that the package ships
+(commons_pipelines/curate/pii/xx_names).
+
+No spaCy pipeline for these languages can be installed here, and no labelled real text in them is at hand, so one
+multilingual model (spaCy's language-neutral `xx` tokenizer, one entity recogniser, label PERSON) is trained on
+texts generated from training/templates_multi.py (written for this project: court decisions, clinical notes,
+news, letters and forms, with names and without), filled with the first names and surnames of Faker's locales of
+each language (MIT) and, for one name in five, of 23 Latin-script locales (people in German courts are not all
+German); and sentences without names with one word swapped for a name (`Generator.swapped`). Texts without names:
+the templates' own, Faker's word lists of each language (the German one capitalises its nouns) as sentences, and
+Title Case headings of each language's common words (wordfreq) less the names. One model rather than five: one training run fits the time budget and the package stays small; measured
+per language in benchmarks/results/names_languages.md. Every 4th template is kept out (templates_multi.split) for
+that benchmark. 7 to 15 minutes on 2 shared cores.
+
+    python training/names_multi.py [--sentences 30000] [--epochs 4] [--seed 13] [--out DIR] [--show N]
+
+Deterministic for a given seed and library versions (the `train` and `ner` extras).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import sys
+import time
+import warnings
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+import templates_multi as T  # noqa: E402
+from person_names import _parts, _person_provider, _pool, _words, examples, person_f  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "commons_pipelines" / "curate" / "pii" / "xx_names"
+LANGS = ("de", "it", "pt", "nl", "pl")
+LOCALES = {"de": ("de_DE", "de_AT", "de_CH"), "it": ("it_IT",), "pt": ("pt_PT", "pt_BR"), "nl": ("nl_NL", "nl_BE"),
+           "pl": ("pl_PL",)}
+FOREIGN = ("en_GB", "en_US", "fr_FR", "es_ES", "tr_TR", "hr_HR", "cs_CZ", "hu_HU", "ro_RO", "sk_SK", "sl_SI",
+           "sv_SE", "da_DK", "fi_FI", "lt_LT", "lv_LV", "et_EE", "sq_AL", "it_IT", "pl_PL", "de_DE", "pt_PT", "nl_NL")
+"""Latin-script locales whose names the texts of every language also get, one name in five."""
+LOREM = {"de": "de_DE", "it": "it_IT", "nl": "nl_NL", "pl": "pl_PL"}
+
+
+def _fakers(locales, seed: int) -> list:
+    from faker import Faker
+
+    out = []
+    for loc in locales:
+        fake = Faker(loc)
+        fake.seed_instance(seed)
+        out.append(fake)
+    return out
+
+
+def _names(fake) -> tuple[list[str], list[str]]:
+    p = _person_provider(fake)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _words(_pool(fake, p, "first")), _words(_pool(fake, p, "last"))
+
+
+class Generator:
+    """Texts in one of LANGS with their PERSON spans, from the templates of `part` ('train' or 'test')."""
+
+    def __init__(self, seed: int, part: str = "train"):
+        from wordfreq import top_n_list
+
+        self.rng = random.Random(seed)
+        self.fakers = {lang: _fakers(LOCALES[lang], seed) for lang in LANGS}
+        self.pools = {lang: [_names(f) for f in fs] for lang, fs in self.fakers.items()}
+        self.foreign = [_names(f) for f in _fakers(FOREIGN, seed)]
+        self.with_names = {lang: T.split(T.WITH[lang], part) + [f"{{name}} {x}" for x in T.split(T.SUBJECT[lang], part)]
+                           + [f"{x} {{name}}." for x in T.split(T.BEFORE[lang], part)] for lang in LANGS}
+        self.without = {lang: T.split(T.WITHOUT[lang], part) for lang in LANGS}
+        names = {w.lower() for pools in [*self.pools.values(), self.foreign] for firsts, lasts in pools
+                 for n in firsts + lasts for w in n.split()}
+        self.words = {lang: [w for w in top_n_list(lang, 20_000) if w.isalpha() and len(w) > 2 and w not in names]
+                      for lang in LANGS}
+        self.lorem = {lang: [w for w in _fakers([LOREM[lang]], seed)[0].get_words_list() if w.lower() not in names]
+                      for lang in LOREM}
+
+    def _pool(self, lang: str) -> tuple[list[str], list[str]]:
+        return self.rng.choice(self.foreign if self.rng.random() < 0.2 else self.pools[lang])
+
+    def name(self, slot: str, lang: str) -> str:
+        rng = self.rng
+        firsts, lasts = self._pool(lang)
+        first, last = rng.choice(firsts), rng.choice(lasts)
+        if rng.random() < 0.07:
+            last += "-" + rng.choice(lasts)
+        if slot == "first":
+            value = first
+        elif slot == "last":
+            value = last
+        else:
+            r = rng.random()
+            value = (f"{first} {last}" if r < 0.65 else f"{first} {rng.choice(firsts)} {last}" if r < 0.8
+                     else f"{first[0]}. {last}" if r < 0.9 else f"{first} {rng.choice('ABCDEFGHJKLMNPRSTW')}. {last}")
+        r = rng.random()
+        return value.upper() if r < 0.05 else (re.sub(r"\w+$", lambda m: m.group().upper(), value) if r < 0.08
+                                                else value)
+
+    def filler(self, slot: str, lang: str) -> str:
+        rng, fake = self.rng, self.rng.choice(self.fakers[lang])
+        if slot == "title":
+            return rng.choice(T.TITLES[lang])
+        if slot == "city":
+            return fake.city()
+        if slot == "street":
+            return fake.street_address()
+        if slot == "org":
+            return rng.choice([rng.choice(T.ORGS[lang]).replace("{city}", fake.city()), fake.company()])
+        if slot == "date":
+            d = fake.date_between_dates(date(1930, 1, 1), date(2025, 12, 31))  # not up to today: deterministic
+            month = self.fakers[lang][0].month_name()  # de_CH names its months in English
+            return rng.choice([d.strftime("%d.%m.%Y"), str(d.year), f"{d.day}. {month} {d.year}" if lang == "de"
+                               else f"{d.day} de {month} de {d.year}" if lang == "pt" else f"{d.day} {month} {d.year}"])
+        return str(rng.randint(1, 120))
+
+    def sentence(self, template: str, lang: str) -> tuple[str, list[tuple[int, int, str]]]:
+        text, ents, pos = [], [], 0
+        for part in _parts(template):
+            slot = part[1:-1] if part.startswith("{") and part.endswith("}") else None
+            value = part if slot is None else self.name(slot, lang) if slot in ("name", "first", "last") \
+                else self.filler(slot, lang)
+            if slot in ("name", "first", "last"):
+                ents.append((pos, pos + len(value), "PERSON"))
+            text.append(value)
+            pos += len(value)
+        return "".join(text), ents
+
+    def prose(self, lang: str) -> str:
+        """A text with no name: a heading of common words in Title Case, or a sentence of Faker's word list."""
+        rng = self.rng
+        if lang in self.lorem and rng.random() < 0.6:
+            words = [rng.choice(self.lorem[lang]) for _ in range(rng.randint(4, 14))]
+            return words[0][0].upper() + " ".join(words)[1:] + rng.choice("..?!")
+        words = [rng.choice(self.words[lang]) for _ in range(rng.randint(2, 6))]
+        return " ".join(w.capitalize() if i == 0 or len(w) > 3 else w for i, w in enumerate(words))
+
+    def swapped(self, lang: str) -> tuple[str, list]:
+        """A sentence without names with one word replaced by a name (in German a capitalised one, a noun), so that
+        the model learns what names look like, not only where the templates put them; the unlikely contexts this
+        makes are why the backend checks the spans of this model (curate/pii/ner.py, `_plausible_name`)."""
+        text, _ = self.sentence(self.rng.choice(self.without[lang]), lang)
+        words = [m for m in re.finditer(r"[^\W\d_]{4,}", text) if m.start() and (lang != "de" or m.group()[0].isupper())]
+        if not words:
+            return text, []
+        m = self.rng.choice(words)
+        name = self.name(self.rng.choice(("name", "name", "last")), lang)
+        return text[:m.start()] + name + text[m.end():], [(m.start(), m.start() + len(name), "PERSON")]
+
+    def text(self, lang: str) -> tuple[str, list]:
+        text, ents = "", []
+        for _ in range(self.rng.choice((1, 1, 1, 2, 2, 3))):
+            r = self.rng.random()
+            if r < 0.2:
+                s, e = self.prose(lang), []
+            elif 0.55 <= r < 0.7:
+                s, e = self.swapped(lang)
+            else:
+                s, e = self.sentence(self.rng.choice(self.with_names[lang] if r < 0.55 else self.without[lang]), lang)
+            sep = "" if not text else self.rng.choice((" ", " ", "\n", "\n\n"))
+            base = len(text) + len(sep)
+            text += sep + s
+            ents += [(a + base, b + base, t) for a, b, t in e]
+        return text, ents
+
+    def corpus(self, n: int, langs=LANGS) -> list[tuple[str, list, str]]:
+        """n texts, the languages taken in turn."""
+        return [(*self.text(langs[i % len(langs)]), langs[i % len(langs)]) for i in range(n)]
+
+
+def deterministic() -> None:
+    """Run again with PYTHONHASHSEED=0 unless it is set: some Faker locales (it_IT's cities) draw from sets, whose
+    order changes with Python's hash seed."""
+    if os.environ.get("PYTHONHASHSEED") != "0":
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "PYTHONHASHSEED": "0"})
+
+
+def train(sentences: int, epochs: int, seed: int, out: Path) -> None:
+    import spacy
+    from spacy.util import fix_random_seed, minibatch
+
+    fix_random_seed(seed)
+    gen = Generator(seed)
+    data = [(t, e) for t, e, _ in gen.corpus(sentences + sentences // 10)]
+    nlp = spacy.blank("xx")
+    nlp.add_pipe("ner").add_label("PERSON")
+    train_ex, skipped = examples(nlp, data[:sentences])
+    dev_ex, _ = examples(nlp, data[sentences:])
+    print(f"{len(train_ex)} training texts ({skipped} misaligned dropped), {len(dev_ex)} dev", flush=True)
+    optimizer = nlp.initialize(lambda: train_ex[:2000])
+    rng = random.Random(seed)
+    for epoch in range(epochs):
+        t0, losses = time.perf_counter(), {}
+        rng.shuffle(train_ex)
+        for batch in minibatch(train_ex, size=64):
+            nlp.update(batch, drop=0.2, sgd=optimizer, losses=losses)
+        p, r = person_f(nlp, dev_ex)
+        print(f"epoch {epoch + 1}: loss {losses['ner']:.0f}, dev PERSON P {p:.3f} R {r:.3f}, "
+              f"{time.perf_counter() - t0:.0f} s", flush=True)
+    nlp.meta.update({"name": "xx_names", "version": "1.0.0", "license": "Apache-2.0", "languages": list(LANGS),
+                     "check_names": True,  # curate/pii/ner.py, _plausible_name
+                     "description": "Person names (PERSON) in German, Italian, Portuguese, Dutch and Polish, trained by "
+                                    "training/names_multi.py on generated sentences"})
+    out.mkdir(parents=True, exist_ok=True)
+    nlp.to_disk(out)
+    print(f"saved {out} ({sum(f.stat().st_size for f in out.rglob('*') if f.is_file()) / 1e6:.1f} MB)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sentences", type=int, default=30_000)
+    ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--show", type=int, default=0, help="print this many generated texts and stop")
+    args = ap.parse_args()
+    deterministic()
+    if args.show:
+        for text, ents, lang in Generator(args.seed).corpus(args.show):
+            print(lang, repr(text), [text[s:e] for s, e, _ in ents])
+        return
+    train(args.sentences, args.epochs, args.seed, args.out)
+
+
+if __name__ == "__main__":
+    main()
