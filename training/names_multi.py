@@ -24,14 +24,13 @@ import os
 import random
 import re
 import sys
-import time
 import warnings
 from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 import templates_multi as T  # noqa: E402
-from person_names import _parts, _person_provider, _pool, _words, examples, person_f  # noqa: E402
+from person_names import _parts, _person_provider, _pool, _words, examples, fit  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "commons_pipelines" / "curate" / "pii" / "xx_names"
@@ -183,7 +182,7 @@ def deterministic() -> None:
 
 def train(sentences: int, epochs: int, seed: int, out: Path) -> None:
     import spacy
-    from spacy.util import fix_random_seed, minibatch
+    from spacy.util import fix_random_seed
 
     fix_random_seed(seed)
     gen = Generator(seed)
@@ -193,16 +192,7 @@ def train(sentences: int, epochs: int, seed: int, out: Path) -> None:
     train_ex, skipped = examples(nlp, data[:sentences])
     dev_ex, _ = examples(nlp, data[sentences:])
     print(f"{len(train_ex)} training texts ({skipped} misaligned dropped), {len(dev_ex)} dev", flush=True)
-    optimizer = nlp.initialize(lambda: train_ex[:2000])
-    rng = random.Random(seed)
-    for epoch in range(epochs):
-        t0, losses = time.perf_counter(), {}
-        rng.shuffle(train_ex)
-        for batch in minibatch(train_ex, size=64):
-            nlp.update(batch, drop=0.2, sgd=optimizer, losses=losses)
-        p, r = person_f(nlp, dev_ex)
-        print(f"epoch {epoch + 1}: loss {losses['ner']:.0f}, dev PERSON P {p:.3f} R {r:.3f}, "
-              f"{time.perf_counter() - t0:.0f} s", flush=True)
+    fit(nlp, train_ex, dev_ex, epochs, seed)
     nlp.meta.update({"name": "xx_names", "version": "1.0.0", "license": "Apache-2.0", "languages": list(LANGS),
                      "check_names": True,  # curate/pii/ner.py, _plausible_name
                      "description": "Person names (PERSON) in German, Italian, Portuguese, Dutch and Polish, trained by "

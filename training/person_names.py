@@ -443,9 +443,25 @@ def person_f(nlp, dev) -> tuple[float, float]:
     return tp / max(tp + fp, 1), tp / max(tp + fn, 1)
 
 
+def fit(nlp, train_ex: list, dev_ex: list, epochs: int, seed: int) -> None:
+    """Train the entity recogniser, printing the dev PERSON precision and recall after each epoch."""
+    from spacy.util import minibatch
+
+    optimizer = nlp.initialize(lambda: train_ex[:2000])
+    rng = random.Random(seed)
+    for epoch in range(epochs):
+        t0, losses = time.perf_counter(), {}
+        rng.shuffle(train_ex)
+        for batch in minibatch(train_ex, size=64):
+            nlp.update(batch, drop=0.2, sgd=optimizer, losses=losses)
+        p, r = person_f(nlp, dev_ex)
+        print(f"epoch {epoch + 1}: loss {losses['ner']:.0f}, dev PERSON P {p:.3f} R {r:.3f}, "
+              f"{time.perf_counter() - t0:.0f} s", flush=True)
+
+
 def train(sentences: int, epochs: int, seed: int, out: Path, books: Path = BOOKS, real_n: int = 0) -> None:
     import spacy
-    from spacy.util import fix_random_seed, minibatch
+    from spacy.util import fix_random_seed
 
     fix_random_seed(seed)
     gen = Generator(seed)
@@ -462,16 +478,7 @@ def train(sentences: int, epochs: int, seed: int, out: Path, books: Path = BOOKS
     print(f"{len(train_ex)} training texts ({skipped} misaligned dropped), {len(dev_ex)} dev, "
           f"{sum(map(len, gen.firsts))} first names and {sum(map(len, gen.lasts))} surnames from {len(gen.firsts)} lists",
           flush=True)
-    optimizer = nlp.initialize(lambda: train_ex[:2000])
-    rng = random.Random(seed)
-    for epoch in range(epochs):
-        t0, losses = time.perf_counter(), {}
-        rng.shuffle(train_ex)
-        for batch in minibatch(train_ex, size=64):
-            nlp.update(batch, drop=0.2, sgd=optimizer, losses=losses)
-        p, r = person_f(nlp, dev_ex)
-        print(f"epoch {epoch + 1}: loss {losses['ner']:.0f}, dev PERSON P {p:.3f} R {r:.3f}, "
-              f"{time.perf_counter() - t0:.0f} s", flush=True)
+    fit(nlp, train_ex, dev_ex, epochs, seed)
     nlp.meta.update({"name": "en_names", "version": "1.0.0", "description": "English person names (PERSON), "
                      "trained by training/person_names.py on generated sentences and partly labelled public-domain books", "license": "Apache-2.0",
                      "finds_lowercase_names": True, "name_lists": True})
