@@ -38,6 +38,8 @@ a run can say which backend ran for each language it met (`SpacyNer.backend_of`)
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import re
 import sys
 import unicodedata
@@ -184,9 +186,18 @@ class NerStatus:
         return self.backend is not None
 
 
+@lru_cache(maxsize=None)
+def _bundled_meta(package: str) -> dict:
+    return json.loads((BUNDLED[package] / "meta.json").read_text(encoding="utf-8"))
+
+
+def _installed(package: str) -> bool:
+    return BUNDLED[package].is_dir() if package in BUNDLED else importlib.util.find_spec(package) is not None
+
+
 def _version(package: str) -> str:
     if package in BUNDLED:
-        return _model(package).meta.get("version", "?")
+        return _bundled_meta(package).get("version", "?")
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
@@ -210,7 +221,8 @@ def load_ner(languages: list[str] | None = None, mode: Mode = "auto") -> NerStat
     # `mul` (or `und`) declares no language: every text goes by the language it is identified as
     langs = tuple(dict.fromkeys(b for b in map(_base, languages or MODELS) if b not in ("mul", "und")))
     status = _load(langs)
-    if (status.backend is None or not (set(langs) & set(status.backend.models) if langs else status.backend.models)) \
+    if (status.backend is None or not (set(langs) & set(status.backend.models) if langs
+                                       else status.backend.models or status.backend.lazy)) \
             and mode == "required":
         raise NerUnavailable(f"pii.ner is 'required' but the NER backend is {status.description}")
     return status
@@ -222,17 +234,20 @@ def _load(languages: tuple[str, ...]) -> NerStatus:
         import spacy  # noqa: F401
     except ImportError:
         return NerStatus(None, f"not installed: {INSTALL_HINT}")
-    models, labels, missing = {}, {}, []
-    for lang in dict.fromkeys([*languages, *MODELS]):  # every model: texts go by the language they are in
+    models, lazy, labels, missing = {}, {}, {}, []
+    for lang in languages:  # the declared languages' models load now: one that cannot load is said so
         for package in MODELS.get(lang, ()):
             try:
                 models[lang], labels[lang] = _model(package), f"{package} {_version(package)}"
                 break
             except Exception:  # noqa: BLE001 - not installed, or built for another spaCy: try the next one
-                if lang in languages:
-                    missing.append(package)
+                missing.append(package)
+    for lang in MODELS:  # the others when a text in their language comes (texts go by the language they are in)
+        package = next((p for p in MODELS[lang] if _installed(p)), None) if lang not in languages else None
+        if package:
+            lazy[lang], labels[lang] = package, f"{package} {_version(package)}"
     covered = [lang for lang in languages if lang in models]
-    backend = SpacyNer(models, default=covered[0] if covered else "", labels=labels, declared=languages)
+    backend = SpacyNer(models, default=covered[0] if covered else "", labels=labels, declared=languages, lazy=lazy)
 
     def listed(langs: list[str]) -> str:
         per_label: dict[str, list[str]] = {}
@@ -240,7 +255,7 @@ def _load(languages: tuple[str, ...]) -> NerStatus:
             per_label.setdefault(labels[lang], []).append(lang)
         return ", ".join(f"{label} ({', '.join(ls)})" for label, ls in per_label.items())
 
-    others = [lang for lang in models if lang not in languages]
+    others = list(lazy)
     also = f"; texts identified as another language: {listed(others)}" if others else ""
     if not languages and others:
         return NerStatus(backend, f"spaCy {_version('spacy')} {listed(others)} + name cues, census names and street "
@@ -273,16 +288,28 @@ class SpacyNer:
 
     name = "spacy"
 
-    def __init__(self, models: dict, default: str, labels: dict[str, str] | None = None, declared=()):
-        self.models = models
+    def __init__(self, models: dict, default: str, labels: dict[str, str] | None = None, declared=(),
+                 lazy: dict[str, str] | None = None):
+        """`models`: language -> loaded pipeline; `lazy`: language -> package, loaded when a text in that language
+        comes (most sources never meet most languages, and a model takes seconds to load in each worker)."""
+        self.models = dict(models)
+        self.lazy = {lang: p for lang, p in (lazy or {}).items() if lang not in self.models}
         self.default = default  # the model of texts in an undeclared language no model covers
         self.labels = labels or {}
         self.declared = set(declared)
         self.languages = sorted(set(models) & self.declared)
 
+    def covers(self, lang: str) -> bool:
+        return lang in self.models or lang in self.lazy
+
+    def model(self, lang: str):
+        if lang not in self.models:
+            self.models[lang] = _model(self.lazy.pop(lang))
+        return self.models[lang]
+
     def backend_of(self, lang: str) -> str:
         """"xx_names 1.0.0", or NO_MODEL: what looked for names in the texts `find` routed to `lang`."""
-        return self.labels.get(lang, NO_MODEL) if lang in self.models else NO_MODEL
+        return self.labels.get(lang, NO_MODEL) if self.covers(lang) else NO_MODEL
 
     def find(self, texts: list[str | None], seen: Counter | None = None) -> list[list[Span]]:
         """`seen`: add the number of texts routed to each language (the texts with a capital letter, or all of them
@@ -294,10 +321,11 @@ class SpacyNer:
         # Latin-script names start with a capital: a text without one goes to no model, unless the model was trained
         # on lower-case text too (en_names: "dear tomasz wojcik").
         cased = pc.fill_null(pc.match_substring_regex(arr, _CAPITALISED), False).to_numpy(zero_copy_only=False)
-        uncased = any(m.meta.get("finds_lowercase_names") for m in self.models.values())
+        uncased = any(m.meta.get("finds_lowercase_names") for m in self.models.values()) or any(
+            p in BUNDLED and _bundled_meta(p).get("finds_lowercase_names") for p in self.lazy.values())
         rows = [i for i in range(len(texts)) if texts[i] and (uncased or cased[i])]
         for lang, idx in self._route(texts, rows, seen).items():
-            nlp = self.models[lang]
+            nlp = self.model(lang)
             if not nlp.meta.get("finds_lowercase_names"):
                 idx = [i for i in idx if cased[i]]
             lists = _name_lists(nlp.path) if nlp.meta.get("name_lists") else None
@@ -326,11 +354,11 @@ class SpacyNer:
         routed: dict[str, list[int]] = {}
         for i, tag in zip(rows, identify([texts[i] for i in rows])[0]):
             lang = _base(tag)
-            if lang not in self.models and lang not in self.declared and self.default:
+            if not self.covers(lang) and lang not in self.declared and self.default:
                 lang = self.default  # likelier misidentified than in a language the source did not declare
             if seen is not None:
                 seen[lang] += 1
-            if lang in self.models:  # a declared language no model covers is not guessed at: its nouns are not names
+            if self.covers(lang):  # a declared language no model covers is not guessed at: its nouns are not names
                 routed.setdefault(lang, []).append(i)
         return routed
 
