@@ -4,7 +4,8 @@ import pyarrow as pa
 import pytest
 
 from commons_pipelines.columns import row_sha256
-from commons_pipelines.curate.dedup import Dedup, KeyIndex, NearDedup, as_bytes, row_key, split, text_key
+from commons_pipelines.curate.dedup import (Dedup, KeyIndex, NearDedup, as_bytes, normal_text, row_key, split,
+                                            text_key)
 from commons_pipelines.curate.step import run_steps
 from commons_pipelines.spec import NearDedupConfig
 
@@ -54,6 +55,22 @@ def test_near_dedup_finds_the_gold_pairs_of_real_books_and_no_hard_negative():
             assert group[a] == group[b] and (a in dropped or b in dropped)
     again, _ = run(NearDedup(["text"], NearDedupConfig()), batches)
     assert [f for b in again for f in b.column("file").to_pylist()] == kept  # deterministic
+
+
+def test_the_near_dedup_index_is_on_disk_and_gone_after_the_stage(otl, tmp_path):
+    """The kept documents' band keys and signatures are written to the work folder batch by batch (memory stays
+    one batch), a later batch is compared with every earlier one through them, and closing removes them."""
+    texts = list(dict.fromkeys(r["Description"] for r in otl))
+    step = NearDedup(["text"], NearDedupConfig(), tmp_path / "near")
+    first = step.duplicates(normal_text(pa.RecordBatch.from_pydict({"text": texts}), ["text"]))
+    n = len(texts)
+    assert n > 30 and not first.any() and step.kept == n
+    assert (tmp_path / "near" / "near.sig").stat().st_size == n * 128 * 4
+    later = [t.upper().replace(".", " .") for t in texts[::3]] + ["A new text, unlike every other one here."]
+    again = step.duplicates(normal_text(pa.RecordBatch.from_pydict({"text": later}), ["text"]))
+    assert again.tolist() == [True] * len(texts[::3]) + [False] and step.kept == n + 1
+    step.close()
+    assert sorted(p.name for p in (tmp_path / "near").iterdir()) in ([], ["spill"])
 
 
 def test_near_dedup_short_texts_are_one_shingle_and_empty_texts_stay(otl):

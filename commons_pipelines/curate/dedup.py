@@ -6,13 +6,16 @@ text differ mostly there (straight or curly quotes, '--' or '—', "sister's" or
 A row whose normalised text is empty has no key and is never a duplicate: empty text is the quality filter's business.
 
 `Dedup` is the source-wide stage that decides which rows stay (see its docstring for the rules); `NearDedup` is its
-MinHash LSH index. Memory: one byte per row, plus NearDedup's num_perm × 4 bytes of signature and bands × 16 bytes of
-LSH index per kept document (about 0.7 KB at num_perm 128); exact keys are grouped by DuckDB on disk.
+MinHash LSH index. Memory: one byte per row and one batch's signatures and band keys; exact keys are grouped by DuckDB
+on disk, and near dedup's index of the documents kept is on disk too (NearDedup).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+import shutil
+import tempfile
+import weakref
 from pathlib import Path
 
 import duckdb
@@ -149,21 +152,25 @@ class NearDedup(Step):
     later one whose estimated Jaccard similarity (share of equal signature values) to a kept document is at least
     config.threshold is rejected `near_duplicate`. Texts shorter than a shingle are one shingle; empty texts are kept.
     `columns` None or empty: all data columns (names not starting with "_").
-    Memory: the signatures and band keys of every kept document (about num_perm × 4 + bands × 16 bytes each)."""
+    The index of the documents kept lives on disk in `work` (a temporary folder when None), so memory does not grow
+    with the input: their band keys in a DuckDB table that each batch's keys are joined with (DuckDB builds the join on
+    the batch's side and streams the table, within DUCKDB_MEMORY), their signatures in a flat file of num_perm × 4
+    bytes each, of which only the candidates' rows are read, through a map closed after each batch."""
 
     name = "near_dedup"
     stateful = True
 
-    def __init__(self, columns: list[str] | None, config: NearDedupConfig) -> None:
+    def __init__(self, columns: list[str] | None, config: NearDedupConfig, work: Path | None = None) -> None:
         super().__init__()
         self.columns, self.config = list(columns or []), config
         self.bands, self.rows = lsh_bands(config.threshold, config.num_perm)
         rng = np.random.default_rng(20240611)
         self.a = rng.integers(0, 2**63, config.num_perm, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
         self.b = rng.integers(0, 2**63, config.num_perm, dtype=np.uint64)
-        self.sigs = np.zeros((0, config.num_perm), np.uint32)
         self.kept = 0
-        self.runs: list[tuple[np.ndarray, np.ndarray]] = []  # (sorted band keys, kept document ids), LSM-merged
+        self.work = Path(work) if work is not None else None
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._folder: Path | None = None
 
     def signatures(self, text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         """MinHash signatures of the rows that have words, and those rows."""
@@ -188,25 +195,70 @@ class NearDedup(Step):
             keys[:, i] = _mix(k)
         return keys
 
-    def indexed(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(document in batch, kept id) for every band key shared with an indexed document."""
-        flat, doc = keys.ravel(), np.repeat(np.arange(len(keys)), keys.shape[1])
-        docs, ids = [], []
-        for run, run_ids in self.runs:
-            lo, hi = np.searchsorted(run, flat, "left"), np.searchsorted(run, flat, "right")
-            n = hi - lo
-            at = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(n.sum())
-            docs.append(np.repeat(doc, n))
-            ids.append(run_ids[at])
-        return (np.concatenate(docs), np.concatenate(ids)) if docs else (np.zeros(0, int), np.zeros(0, int))
+    def _db(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            if self.work is None:
+                self._folder = Path(tempfile.mkdtemp(prefix="near-dedup-"))
+                weakref.finalize(self, shutil.rmtree, self._folder, True)
+            folder = self.work or self._folder
+            folder.mkdir(parents=True, exist_ok=True)
+            for name in ("near.duckdb", "near.duckdb.wal", "near.sig"):
+                (folder / name).unlink(missing_ok=True)
+            self._con = duckdb.connect(str(folder / "near.duckdb"),
+                                       config={"memory_limit": DUCKDB_MEMORY, "temp_directory": str(folder / "spill")})
+            self._con.execute("create table band (key ubigint, id bigint)")
+            self._sigs = folder / "near.sig"
+            self._sigs.touch()
+        return self._con
 
-    def index(self, keys: np.ndarray, ids: np.ndarray) -> None:
-        run, run_ids = keys.ravel(), np.repeat(ids, keys.shape[1])
-        while self.runs and len(self.runs[-1][0]) <= 2 * len(run):
-            old, old_ids = self.runs.pop()
-            run, run_ids = np.concatenate([old, run]), np.concatenate([old_ids, run_ids])
-        order = np.argsort(run, kind="stable")
-        self.runs.append((run[order], run_ids[order]))
+    def close(self) -> None:
+        """Drop the index (its files too)."""
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+            folder = self.work or self._folder
+            for name in ("near.duckdb", "near.duckdb.wal", "near.sig"):
+                (folder / name).unlink(missing_ok=True)
+            if self._folder is not None:
+                shutil.rmtree(self._folder, ignore_errors=True)
+                self._folder = None
+        self.kept = 0
+
+    def indexed(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(document in batch, kept id) for every kept document that shares a band key with a document of the batch,
+        each pair once, in (document, id) order."""
+        if not self.kept:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        con = self._db()
+        con.register("q", pa.table({"doc": np.repeat(np.arange(len(keys)), keys.shape[1]), "key": keys.ravel()}))
+        try:
+            found = con.sql("select distinct q.doc, band.id from q join band using (key) order by 1, 2").to_arrow_table()
+        finally:
+            con.unregister("q")
+        return found.column("doc").to_numpy(), found.column("id").to_numpy()
+
+    def kept_signatures(self, ids: np.ndarray) -> np.ndarray:
+        """The signatures of kept documents `ids`, read from the file (only their pages are touched)."""
+        if not len(ids):
+            return np.zeros((0, self.config.num_perm), np.uint32)
+        stored = np.memmap(self._sigs, np.uint32, "r", shape=(self.kept, self.config.num_perm))
+        try:
+            return np.array(stored[ids])
+        finally:
+            del stored
+
+    def index(self, keys: np.ndarray, sig: np.ndarray) -> None:
+        """Add documents to the index, with ids from `self.kept` on."""
+        con = self._db()
+        ids = np.arange(self.kept, self.kept + len(keys))
+        con.register("k", pa.table({"key": keys.ravel(), "id": np.repeat(ids, keys.shape[1])}))
+        try:
+            con.execute("insert into band select key, id from k")
+        finally:
+            con.unregister("k")
+        with self._sigs.open("ab") as f:
+            f.write(np.ascontiguousarray(sig, np.uint32).tobytes())
+        self.kept += len(keys)
 
     def duplicates(self, text: pa.Array) -> np.ndarray:
         """Which rows of `text` (normalised, see normal_text) are near duplicates of a document kept before them, in
@@ -217,7 +269,7 @@ class NearDedup(Step):
         dup = np.zeros(len(sig), bool)
         doc, ids = self.indexed(keys)
         if len(doc):
-            same = np.count_nonzero(sig[doc] == self.sigs[ids], axis=1) >= need
+            same = np.count_nonzero(sig[doc] == self.kept_signatures(ids), axis=1) >= need
             dup[doc[same]] = True
         local: dict[int, list[int]] = {}  # band key -> documents of this call kept so far
         for i in np.flatnonzero(~dup):
@@ -228,15 +280,8 @@ class NearDedup(Step):
             for k in keys[i].tolist():
                 local.setdefault(k, []).append(i)
         keep = ~dup
-        new_ids = np.arange(self.kept, self.kept + keep.sum())
-        if self.kept + len(new_ids) > len(self.sigs):  # grow by doubling: amortised copies
-            grown = np.zeros((max(2 * len(self.sigs), self.kept + len(new_ids), 1024), sig.shape[1]), np.uint32)
-            grown[:self.kept] = self.sigs[:self.kept]
-            self.sigs = grown
-        self.sigs[self.kept:self.kept + len(new_ids)] = sig[keep]
-        self.kept += len(new_ids)
         if keep.any():
-            self.index(keys[keep], new_ids)
+            self.index(keys[keep], sig[keep])
         drop = np.zeros(len(text), bool)
         drop[rows[dup]] = True
         return drop
@@ -267,14 +312,14 @@ class Dedup:
     else the first in source order: a refresh never swaps a published record for a new copy of it, and a row is
     only ever removed for a copy that is itself in the new version. A later copy of a published row is removed as
     `published_duplicate`, other copies as `exact_duplicate` or `near_duplicate`.
-    Exact keys go to a DuckDB table on disk in `work` (grouped by SQL); memory holds one byte of decision per row and
-    the near-dedup index of the documents kept (see NearDedup)."""
+    Exact keys go to a DuckDB table on disk in `work` (grouped by SQL), and so does the near-dedup index of the
+    documents kept (see NearDedup); memory holds one byte of decision per row and one batch."""
 
     def __init__(self, columns: list[str] | None, exact: bool, near: NearDedupConfig | None,
                  published: KeyIndex | None, work: Path) -> None:
         self.columns = list(columns or [])
         self.exact, self.work = exact, Path(work)
-        self.near = NearDedup(self.columns, near) if near and self.columns else None
+        self.near = NearDedup(self.columns, near, self.work / "near") if near and self.columns else None
         self.published = published or KeyIndex()
         self.counts = [StageCount(STAGE[EXACT])] if exact else []
         if self.near:
@@ -305,6 +350,7 @@ class Dedup:
                         text = normal_text(batch.take(pa.array(rows)), self.columns)
                         reason[offset + rows[self.near.duplicates(text)]] = NEAR
                     offset += n
+            self.near.close()
         self._count(reason)
         return reason
 

@@ -26,6 +26,7 @@ import duckdb
 import pyarrow as pa
 
 from ..code import code_version
+from ..settings import DUCKDB_MEMORY
 from ..columns import INGEST_RUN, RETRIEVED_AT, SOURCE_FILE, is_system
 from .listing import Known, Listed, Plan
 from .readers import UNREADABLE
@@ -60,6 +61,13 @@ class FileResult:
     cursor: str | None = None  # an incremental unit's last cursor value after this read
 
 
+def connect(db: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A connection to a source's warehouse that spills to disk beside it past DUCKDB_MEMORY (DuckDB would take up to
+    80% of the RAM: reconciling a 1 GB load went from 0.4 to 0.9 GB of RSS without the cap)."""
+    return duckdb.connect(str(db), read_only=read_only,
+                          config={"memory_limit": DUCKDB_MEMORY, "temp_directory": f"{db}.spill"})
+
+
 def tables(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
     return {r[0] for r in con.execute(
         "select table_name from information_schema.tables where table_schema = ?", [schema]).fetchall()}
@@ -69,7 +77,7 @@ def _read(db: Path, table: str, sql: str) -> list[tuple]:
     """Rows of a query on one of the state tables; none before the first ingest made them."""
     if not Path(db).exists():
         return []
-    with duckdb.connect(str(db), read_only=True) as con:
+    with connect(db, read_only=True) as con:
         return con.execute(sql).fetchall() if table in tables(con, SCHEMA) else []
 
 
@@ -84,7 +92,7 @@ def dlt_columns(db: Path) -> bool:
     it reads as dicts: Arrow rows must then carry them too. A new table gets them, so that both can land in it."""
     if not Path(db).exists():
         return True
-    with duckdb.connect(str(db), read_only=True) as con:
+    with connect(db, read_only=True) as con:
         found = con.execute("select count(*) from information_schema.columns where table_schema = ? and "
                             "table_name = ? and column_name = '_dlt_id'", [RAW, RECORDS]).fetchone()[0]
         return bool(found) or RECORDS not in tables(con, RAW)
@@ -98,7 +106,7 @@ def column_types(db: Path) -> dict[str, pa.DataType | None]:
     timestamps, variants)."""
     if not Path(db).exists():
         return {}
-    with duckdb.connect(str(db), read_only=True) as con:
+    with connect(db, read_only=True) as con:
         rows = con.execute("select column_name, data_type from information_schema.columns where table_schema = ? "
                            "and table_name = ?", [RAW, RECORDS]).fetchall()
     return {name: _TYPES.get(t) for name, t in rows}
@@ -124,7 +132,7 @@ def last_run(db: Path) -> dict | None:
 
 def record_compute(db: Path, run: str, compute: dict) -> None:
     """What an ingest run cost (footprint.Footprint), kept with the run."""
-    with duckdb.connect(str(db)) as con:
+    with connect(db) as con:
         con.execute(DDL)
         con.execute(f"update {SCHEMA}.runs set compute = ? where run = ?", [json.dumps(compute), run])
 
@@ -164,7 +172,7 @@ def reconcile(db: Path, plan: Plan, run: str, results: dict[str, FileResult], ke
     """Record what this ingest listed and read, and make raw.records / raw.quarantine agree with it, atomically.
     `key` is the source's primary key: a record an incremental unit sends again replaces its earlier copy."""
     now = datetime.now(timezone.utc)
-    with duckdb.connect(str(db)) as con:
+    with connect(db) as con:
         con.execute(DDL)
         landed = tables(con, RAW)
         con.execute("begin")
@@ -196,7 +204,7 @@ def reconcile(db: Path, plan: Plan, run: str, results: dict[str, FileResult], ke
 
 
 def record_empty_listing(db: Path, run: str) -> None:
-    with duckdb.connect(str(db)) as con:
+    with connect(db) as con:
         con.execute(DDL)
         con.execute(f"insert into {SCHEMA}.runs values (?, ?, 0, 0, 0, 0, 'no file listed', null)",
                     [run, datetime.now(timezone.utc)])

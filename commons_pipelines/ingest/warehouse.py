@@ -8,28 +8,37 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import dlt
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 import duckdb
 import pyarrow as pa
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random
 
 from ..columns import INGEST_RUN
 from ..settings import DUCKDB_MEMORY
 from ..spec import SourceSpec
 from ..stats import StageCount
-from .state import QUARANTINE, RAW as DATASET, RECORDS, tables
+from .state import QUARANTINE, RAW as DATASET, RECORDS, connect, tables
 
 
 def database(warehouse_dir: Path, source_id: str) -> Path:
     return Path(warehouse_dir) / f"{source_id}.duckdb"
 
 
+@retry(retry=retry_if_exception_type(FileExistsError), stop=stop_after_attempt(5),
+       wait=wait_random(0.05, 0.5), reraise=True)
 def pipeline(spec: SourceSpec, warehouse_dir: Path, dlt_dir: Path) -> dlt.Pipeline:
+    """The source's dlt pipeline. Two processes that build it at once (two runs of the source started together) race
+    in dlt, which wipes and creates a new pipeline's folder: the loser's FileExistsError is tried again."""
     Path(warehouse_dir).mkdir(parents=True, exist_ok=True)
     # batches of JSON records differ in their keys: dlt merges their Arrow schemas (losslessly; a batch it cannot
     # merge goes to a file of its own) instead of refusing them
     dlt.config["data_writer.arrow_concat_promote_options"] = "default"
+    db = database(warehouse_dir, spec.id)
+    # dlt's loader inserts each file of a load package into DuckDB, which otherwise takes up to 80% of the RAM
+    limits = {"memory_limit": DUCKDB_MEMORY, "temp_directory": f"{db}.spill"}
     return dlt.pipeline(
         pipeline_name=spec.id,
-        destination=dlt.destinations.duckdb(str(database(warehouse_dir, spec.id))),
+        destination=dlt.destinations.duckdb(DuckDbCredentials(str(db), global_config=limits)),
         dataset_name=DATASET,
         pipelines_dir=str(dlt_dir),
     )
@@ -47,9 +56,7 @@ class WhereError(ValueError):
 
 
 def _connect(db: Path) -> duckdb.DuckDBPyConnection:
-    # past its memory DuckDB sorts on disk, beside the database (a read-only connection has no spill folder of its own)
-    con = duckdb.connect(str(db), read_only=True, config={"memory_limit": DUCKDB_MEMORY,
-                                                          "temp_directory": f"{db}.spill"})
+    con = connect(db, read_only=True)
     con.execute("set enable_external_access = false")  # a `where:` predicate reads no file and no URL
     return con
 
@@ -92,7 +99,7 @@ def read_records(db: Path, batch_rows: int = 16_384, where: str | None = None) -
 
 
 def quarantine_counts(db: Path) -> Counter[str]:
-    with duckdb.connect(str(db), read_only=True) as con:
+    with connect(db, read_only=True) as con:
         if QUARANTINE not in _tables(con):
             return Counter()
         return Counter(dict(con.execute(f"select reason, count(*) from {DATASET}.{QUARANTINE} group by 1").fetchall()))
