@@ -47,6 +47,8 @@ class CurationReport:
     warnings: list[str] = field(default_factory=list)
     compute: list[dict] = field(default_factory=list)  # footprint.Footprint of each stage that made the version
     ner_languages: dict[str, str] = field(default_factory=dict)  # language -> the name backend that ran on its texts
+    text_columns: list[str] = field(default_factory=list)  # the columns language ID and name detection read
+    text_detected: bool = False  # True: the source declares none and curate/text.py found them in the data
 
     def __post_init__(self) -> None:
         self.ner_languages = {**self.ner_languages, **{p.column: p.policy for p in self.pii if p.type == NER_LANGUAGE}}
@@ -55,10 +57,12 @@ class CurationReport:
     def as_dict(self) -> dict:
         return {"pii": [vars(p) for p in self.pii], "ner": self.ner, "erased": self.erased,
                 "previous": self.previous, "renamed": self.renamed, "warnings": self.warnings,
-                "compute": self.compute, "ner_languages": self.ner_languages}
+                "compute": self.compute, "ner_languages": self.ner_languages, "text_columns": self.text_columns,
+                "text_detected": self.text_detected}
 
     @classmethod
     def from_dict(cls, data: dict) -> CurationReport:
         return cls([PiiCount(**p) for p in data.get("pii", [])], data.get("ner", "off"), data.get("erased", {}),
                    data.get("previous", {}), data.get("renamed", {}), data.get("warnings", []),
-                   data.get("compute", []), data.get("ner_languages", {}))
+                   data.get("compute", []), data.get("ner_languages", {}), data.get("text_columns", []),
+                   data.get("text_detected", False))

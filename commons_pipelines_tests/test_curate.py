@@ -47,7 +47,7 @@ def test_provenance_columns(write_spec):
 
 
 def test_runner_writes_data_quarantine_and_counts_then_replaces_atomically(write_spec, tmp_path):
-    spec = write_spec("otl_curate", files={"path": str(OTL), "format": "csv"})
+    spec = write_spec("otl_curate", files={"path": str(OTL), "format": "csv"}, text_columns=[])
     with OTL.open("rb") as f:
         table = pa.Table.from_batches(list(read_file(f, "OTL.csv", spec.files)))  # ragged rows: our reader pads them
     table = pa.concat_tables([table, table.slice(0, 10)])  # ten exact duplicates

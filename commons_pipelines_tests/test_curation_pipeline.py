@@ -27,7 +27,7 @@ PLANTED = {  # type -> values planted into the free text; none may be published
     "URL_CREDENTIALS": ["https://admin:s3cret-pass@data.example.org/export"],
 }
 CARD = "4111 1111 1111 1111"
-STAGES = ["ingest", "normalize", "normalize_text", "quality", "pii", "language", "provenance", "exact_dedup",
+STAGES = ["ingest", "normalize", "normalize_text", "quality", "language", "pii", "provenance", "exact_dedup",
           "near_dedup"]
 
 

@@ -75,6 +75,36 @@ def test_a_declared_language_without_a_model_gets_cues_and_patterns_only():
     assert "no model for languages: sw" in status.description
 
 
+def test_the_pii_step_reads_each_row_with_the_model_of_the_row_s_lang():
+    """The language step runs before PII: the backend takes each row's `_lang`, and identifies nothing itself. A row
+    not identified goes to the declared language's model."""
+    import pyarrow as pa
+
+    from commons_pipelines.curate.pii import Pii
+    from commons_pipelines.spec import PiiConfig
+    from commons_pipelines.stats import NER_LANGUAGE
+
+    text, names = NAMED["de"]
+    step = Pii(PiiConfig(), "t", ["DE"], None, load_ner(["en"], "required").backend, ["text"])
+    out = step.process(pa.RecordBatch.from_pydict({"text": [text, text, text], "_lang": ["de", "und", "it"]}))
+    routed = {p.column: p.count for p in step.report() if p.type == NER_LANGUAGE}
+    assert routed == {"de": 1, "en": 1, "it": 1}
+    assert out.column("text")[0].as_py() == text.replace(names[0], "[PERSON]")
+    assert out.column("_lang").to_pylist() == ["de", "und", "it"]  # the step's own columns are not scanned
+
+
+@pytest.mark.parametrize("text, lang, routed", [
+    ("Deutsch im Blick - 2nd Edition", "de", "en"),  # short and undeclared: the declaration decides
+    ("La lingüística hispánica: Una introducción", "gl", "en"),
+    (NAMED["de"][0], "de", "de"),  # long enough to go by its own language
+    (NAMED["de"][0], "und", "en"),
+])
+def test_thin_evidence_goes_to_the_declared_language(text, lang, routed):
+    seen = Counter()
+    load_ner(["en"], "required").backend.find([text], seen, langs=[lang])
+    assert seen == {routed: 1}
+
+
 def udhr(lang: str, n: int) -> list[str]:
     rows = [json.loads(line) for line in (SHARED_DATA / "language" / "udhr_151_languages.jsonl").open(encoding="utf-8")]
     return [r["text"] for r in rows if r["bcp47"] == lang and len(r["text"].split()) >= 25][:n]

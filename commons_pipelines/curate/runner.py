@@ -1,6 +1,6 @@
 """Run the steps over a source's landed records and write the curated dataset.
 
-Three passes: the row steps (normalise, quality, personal data, language, provenance, takedown) write staged parts;
+Three passes: the row steps (normalise, quality, language, personal data, provenance, takedown) write staged parts;
 dedup, a source-wide stage, reads them to decide which rows stay (dedup.py); the kept rows are written as the curated
 parts. A curated folder holds one complete curation and is replaced by switching a link, so a crash leaves the
 previous one whole:
@@ -20,7 +20,8 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterable
+from itertools import chain
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,7 @@ from .provenance import Provenance
 from .quality import QualityFilter
 from .step import Step, redacting, run_steps
 from .takedown import Entry, Takedown
+from .text import detect
 
 PART_ROWS = 1_000_000
 STAGED_BATCH_ROWS = 8_192  # dedup's batches: near dedup's shingle arrays take ~100 bytes per word of a batch
@@ -61,19 +63,20 @@ def dedup_columns(spec: SourceSpec) -> list[str]:
 
 def default_steps(spec: SourceSpec, pii_key: bytes | None = None, ner=None,
                   takedown: Iterable[Entry] = ()) -> list[Step]:
-    """The row steps of every source, in order. Costly steps come after the cheap filters; PII is treated before the
-    row hash, so identities and duplicates are judged on the data as it will be published."""
+    """The row steps of every source, in order. Costly steps come after the cheap filters; the language step before
+    PII, whose name backend reads each row with the model of the row's `_lang`; PII is treated before the row hash,
+    so identities and duplicates are judged on the data as it will be published."""
     text = spec.text_columns
     pii = spec.pii.model_copy(update={"columns": {column_name(c): p for c, p in spec.pii.columns.items()}})
     steps: list[Step] = [NormalizeColumns(), NormalizeText(spec.normalize)]
     quality = _columns(spec.quality.columns, text)
     if quality:
         steps.append(QualityFilter(quality, spec.quality))
-    steps.append(Pii(pii, spec.id, list(spec.pii.regions) or default_regions(spec.languages), pii_key,
-                     ner.backend if ner is not None else None, _columns(None, text)))
     language = _columns(spec.language.columns, text)
     if language:
         steps.append(LanguageId(language, spec.language))
+    steps.append(Pii(pii, spec.id, list(spec.pii.regions) or default_regions(spec.languages), pii_key,
+                     ner.backend if ner is not None else None, _columns(None, text)))
     steps.append(Provenance(spec))
     takedown = list(takedown)
     if takedown:
@@ -172,8 +175,18 @@ class _Quarantine:
 
 def ner_status(spec: SourceSpec) -> NerStatus:
     if not spec.text_columns:
-        return NerStatus(None, "off: names and addresses are looked for in text_columns, and none are declared")
+        return NerStatus(None, "off: names and addresses are looked for in text columns, and there are none "
+                               "(declared, or found in the data)")
     return load_ner(spec.languages, spec.pii.ner)
+
+
+def with_text_columns(spec: SourceSpec, batches: Iterable[pa.RecordBatch]) -> tuple[SourceSpec, Iterator]:
+    """The spec with the text columns detected in the first batch (curate/text.py), and the batches, whole."""
+    rows = iter(batches)
+    first = next(rows, None)
+    if first is None:
+        return spec, iter(())
+    return spec.model_copy(update={"text_columns": detect(first)}), chain([first], rows)
 
 
 CURRENT, RUNS = "current", "runs"
@@ -205,6 +218,9 @@ def curate(spec: SourceSpec, batches: Iterable[pa.RecordBatch], folder: Path, in
     ner, entries = None, list(takedown)
     parallel = steps is None and (workers > 1 or engine == "ray")
     run_dedup = dedup if dedup is not None else steps is None
+    detected = steps is None and "text_columns" not in spec.model_fields_set
+    if detected:
+        spec, batches = with_text_columns(spec, batches)
     if steps is None:
         ner = ner_status(spec)
         steps = default_steps(spec, pii_key, ner, entries)
@@ -228,6 +244,7 @@ def curate(spec: SourceSpec, batches: Iterable[pa.RecordBatch], folder: Path, in
     shutil.rmtree(run / "staged", ignore_errors=True)
     shutil.rmtree(run / "work", ignore_errors=True)
     found = report(steps, ner)
+    found.text_columns, found.text_detected = [column_name(c) for c in spec.text_columns], detected
     if index.runs:
         total = int(sum(len(r) for r in index.runs))
         found.previous = {"kept": kept_published, "added": parts.rows - kept_published,

@@ -170,6 +170,8 @@ def curation_metadata(data: Curated) -> dict:
         "pii": pii_table(report),
         **{f"pii/{t}": n for t, n in sorted(by_type.items())},
         "pii/ner": report.ner,
+        **({"text_columns": ", ".join(report.text_columns) + (" (detected)" if report.text_detected else "")}
+           if report.text_columns else {}),
         **({"pii/ner_languages": MetadataValue.json(report.ner_languages)} if report.ner_languages else {}),
         **({"languages": language_table(languages)} if languages else {}),
         **{f"erased/{reason}": n for reason, n in sorted(report.erased.items())},

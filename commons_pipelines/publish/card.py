@@ -138,7 +138,17 @@ def _stage_rows(stages: Sequence[StageCount]) -> list[list[object]]:
     return rows
 
 
-def _language_section(shards: ShardSet) -> list[str]:
+def text_sentence(report: CurationReport | None) -> str:
+    """Which columns language identification and name detection read, and whether the source declared them."""
+    if report is None or not report.text_columns:
+        return ""
+    columns = ", ".join(f"`{c}`" for c in report.text_columns)
+    how = ("found in the data: the source declares none, and these hold natural language (long values, mostly "
+           "letters and spaces, mostly lower case)" if report.text_detected else "declared by the source")
+    return f"Languages are identified, and names looked for, in the text columns {columns}, {how}."
+
+
+def _language_section(shards: ShardSet, report: CurationReport | None = None) -> list[str]:
     if not shards.lang_rows:
         return []
     total = shards.rows or 1
@@ -152,7 +162,7 @@ def _language_section(shards: ShardSet) -> list[str]:
         intro = "Rows per language identified (column `_lang`; `und`: not identified)."
         header, rows = ["Language", "Rows", "Share"], [
             [f"`{lang}`", f"{n:,}", f"{n / total:.1%}"] for lang, n in shards.lang_rows]
-    return ["## Languages", intro, _table(header, rows)]
+    return ["## Languages", intro, *([text_sentence(report)] if text_sentence(report) else []), _table(header, rows)]
 
 
 def ner_sentence(spec: SourceSpec, ner: str) -> str:
@@ -239,7 +249,7 @@ def render_card(spec: SourceSpec, shards: ShardSet, stages: Sequence[StageCount]
         "## Processing",
         "Rows entering and leaving each stage, and every reason rows were removed.",
         _table(["Stage", "Rows in", "Rows out", "Removed", "Removed by reason"], _stage_rows(stages)),
-        *_language_section(shards),
+        *_language_section(shards, report),
         *_personal_data_section(spec, report),
         *_compute_section(report, history[-1].name if history else "this version"),
         "## Data",

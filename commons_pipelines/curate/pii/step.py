@@ -27,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ...columns import LANG, LANG2
 from ...spec import PATTERN_PII, PiiConfig
 from ...stats import NER_LANGUAGE, PiiCount
 from ..step import Step
@@ -111,12 +112,15 @@ class Pii(Step):
         drop = [c for c, p in self.config.columns.items() if p == "drop_column"]
         names = [n for n in batch.schema.names if n not in drop]
         arrays = [batch.column(n) for n in names]
+        # the row's language, when the language step ran before: names are looked for with that language's model
+        langs = batch.column(LANG).to_pylist() if self.ner is not None and LANG in batch.schema.names else None
         for i, name in enumerate(names):
-            if _is_text(arrays[i].type) and self.config.columns.get(name) != "keep":
-                arrays[i] = self._settle(name, arrays[i], reasons, counts)
+            if _is_text(arrays[i].type) and self.config.columns.get(name) != "keep" and name not in (LANG, LANG2):
+                arrays[i] = self._settle(name, arrays[i], reasons, counts, langs)
         return pa.RecordBatch.from_arrays(arrays, schema=pa.schema([batch.schema.field(n) for n in names]))
 
-    def _settle(self, column: str, values: pa.Array, reasons: dict[int, str], counts: Counter | None) -> pa.Array:
+    def _settle(self, column: str, values: pa.Array, reasons: dict[int, str], counts: Counter | None,
+                langs: list[str | None] | None = None) -> pa.Array:
         """Edit until a scan of the edited values finds nothing more to edit. What an edit uncovers (a record number
         whose label "NHC:" a name span took) or writes (a [PHONE] placeholder reads as a phone word) can make a
         finding that was not there, so each later round scans the values the round before changed: with the patterns
@@ -127,7 +131,9 @@ class Pii(Step):
         for n in range(ROUNDS + 1):
             part = values if rows is None else values.take(pa.array(rows, pa.int64()))
             near = None if rows is None else [spots[r] for r in rows]
-            edit, kept = self._find(column, part, near, kept=counts is not None and n == 0, counts=counts)
+            part_langs = langs if rows is None or langs is None else [langs[r] for r in rows]
+            edit, kept = self._find(column, part, near, kept=counts is not None and n == 0, counts=counts,
+                                    langs=part_langs)
             if rows is not None:
                 edit = [replace(m, row=rows[m.row]) for m in edit]
             if counts is not None:
@@ -148,12 +154,12 @@ class Pii(Step):
         return values
 
     def _find(self, column: str, values: pa.Array, near: list | None, kept: bool,
-              counts: Counter | None = None) -> tuple[list[Match], list[Match]]:
+              counts: Counter | None = None, langs: list[str | None] | None = None) -> tuple[list[Match], list[Match]]:
         """The findings to edit, and (when `kept`) those the policies keep that overlap none of them: a kept value
         never shields a value to edit, since the residual check looks for the one it does not keep. With `counts`, on
         the first round, the texts the name backend read per language are counted in it."""
         keep = {t for t in (*PATTERN_PII, *NER_TYPES) if self.policy(column, t) == "keep"}
-        named = self._named(column, values, near, counts if near is None else None)
+        named = self._named(column, values, near, counts if near is None else None, langs)
         edit = [t for t in PATTERN_PII if t not in keep]
         found = resolve((scan(values, edit, self.regions) if edit else []) + [m for m in named if m.type not in keep])
         if not (kept and keep):
@@ -165,8 +171,10 @@ class Pii(Step):
                         + [m for m in named if m.type in keep])
         return found, [m for m in shown if not any(k.start < m.end and m.start < k.end for k in spans.get(m.row, ()))]
 
-    def _named(self, column: str, values: pa.Array, near: list | None, counts: Counter | None = None) -> list[Match]:
-        """NER spans in every value, or (with `near`, per value the spans written the round before) around those."""
+    def _named(self, column: str, values: pa.Array, near: list | None, counts: Counter | None = None,
+               langs: list[str | None] | None = None) -> list[Match]:
+        """NER spans in every value, or (with `near`, per value the spans written the round before) around those;
+        `langs`: each value's language (the row's `_lang`)."""
         if self.ner is None or (self.ner_columns is not None and column not in self.ner_columns):
             return []
         rows = np.flatnonzero(values.is_valid().to_numpy(zero_copy_only=False)).tolist()
@@ -178,8 +186,12 @@ class Pii(Step):
         else:
             pieces = [(r, text, a, b) for r, text in zip(rows, texts) for a, b in _around(text, near[r])]
         found, seen = [], Counter()
-        counted = counts is not None and hasattr(self.ner, "backend_of")  # a backend that routes by language
-        named = self.ner.find([text[a:b] for _, text, a, b in pieces], *([seen] if counted else []))
+        routes = hasattr(self.ner, "backend_of")  # a backend that routes by language
+        counted = counts is not None and routes
+        args = {"seen": seen} if counted else {}
+        if routes and langs is not None:
+            args["langs"] = [langs[r] for r, *_ in pieces]
+        named = self.ner.find([text[a:b] for _, text, a, b in pieces], **args)
         if counted:
             counts.update({(NER_LANGUAGE, lang): n for lang, n in seen.items()})
         for (r, text, a, b), spans in zip(pieces, named):
