@@ -19,11 +19,15 @@ Then, when that language belongs to a confusable group (GROUPS: mk/bg/sr in Cyri
 af/nl, ca/es), lingua (lingua-language-detector), built from that group's languages only, names the member;
 `_lang_score` stays the chain's. On a text under SHORT_CHARS where lingua names another member than the chain and
 lingua's best two are within MARGIN, the row is "und" (score 0): two models disagree on thin evidence. lingua
-reads texts under HIGH_BELOW characters in high accuracy mode and longer ones in low accuracy mode (equal on UDHR
-paragraphs of 120+ characters; 6-15 MB a group instead of 54-168 MB); each detector is built, models preloaded, on
-the first text that needs it, so a process that sees no text of a group never imports lingua. Not routed, because
-lingua did worse than the chain on UDHR: ms/id (lingua says Malay for half the Indonesian paragraphs; UDHR has no
-Malay), bs/hr/sr in Latin script (lingua knows Serbian in Cyrillic only); be/ru/uk and gl/pt gain nothing.
+reads texts under HIGH_BELOW characters of the HIGH groups in high accuracy mode, every other text in low accuracy
+mode (equal on UDHR paragraphs of 120+ characters). High accuracy costs memory in every process that meets such
+a text (mk/bg/sr 96 MB, cs/sk/sl 132, no/nn/da/sv 103, af/nl 39, ca/es 26), and gains on UDHR's short texts
+(first 3 or 6 words) mostly for mk (0.56 -> 0.97 right) and sv (0.69 -> 0.97); cs/sk/sl, af/nl and ca/es gain
+0-4 points, so they stay in low accuracy mode (curation's largest process was 1.25 GB with every group high).
+Each detector is built, models preloaded, on the first text that needs it, so a process that sees no text of a
+group never imports lingua. Not routed, because lingua did worse than the chain on UDHR: ms/id (lingua says Malay
+for half the Indonesian paragraphs; UDHR has no Malay), bs/hr/sr in Latin script (lingua knows Serbian in Cyrillic
+only); be/ru/uk and gl/pt gain nothing.
 The groups and constants were chosen on UDHR (in-sample; benchmarks/results/language.md has the numbers).
 Bokmål keeps CLD2's tag "no", so the step's tags are the same as without lingua.
 The supported set is CLD2's detectable languages without its pseudo-languages (Klingon, Pig Latin, ...): fastText
@@ -84,6 +88,7 @@ GUESS_SCORE = 0.5
 SHORT_CHARS = 60
 MARGIN = 0.2
 HIGH_BELOW = 120
+HIGH = ("mk", "sv")  # the groups of these read short texts in high accuracy mode
 
 # confusable groups lingua decides within, by lingua's Language names; "no" is CLD2's tag for Bokmål, kept as is
 GROUPS = ({"mk": "MACEDONIAN", "bg": "BULGARIAN", "sr": "SERBIAN"}, {"cs": "CZECH", "sk": "SLOVAK", "sl": "SLOVENE"},
@@ -169,7 +174,7 @@ def _member(lang: str, score: float, text: str) -> tuple[str, float]:
     group = _GROUP_OF.get(lang)
     if group is None or (lang == "sr" and not _CYRILLIC.search(text)):  # lingua knows Serbian in Cyrillic only
         return lang, score
-    detector, tags = _lingua(group, len(text) < HIGH_BELOW)
+    detector, tags = _lingua(group, len(text) < HIGH_BELOW and not GROUPS[group].keys().isdisjoint(HIGH))
     best, second = detector.compute_language_confidence_values(text)[:2]
     if not best.value:  # low accuracy mode: no trigram known
         return lang, score
