@@ -20,10 +20,10 @@ import json
 import os
 import shutil
 import uuid
-from itertools import chain
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 
 import duckdb
