@@ -47,6 +47,7 @@ bench: install $(DATATROVE)/.installed
 	$(BIN)/python benchmarks/side_by_side.py --mb 300 --nightly 20 --out benchmarks/results/side_by_side.md
 	$(BIN)/python benchmarks/side_by_side.py --mb 300 --no-datatrove --nightly 0 --out benchmarks/results/scale_300mb.md
 	$(BIN)/python benchmarks/side_by_side.py --mb 1000 --no-datatrove --nightly 0 --out benchmarks/results/scale_1000mb.md
+	$(BIN)/python benchmarks/side_by_side.py --mb 3000 --no-datatrove --nightly 0 --out benchmarks/results/scale_3000mb.md
 	$(BIN)/python benchmarks/pipeline.py --copies 20 --out benchmarks/results/pipeline.md
 	$(BIN)/python benchmarks/steps.py --mb 100 --out benchmarks/results/steps.md
 	$(BIN)/python benchmarks/language_accuracy.py $(DATA)/language/udhr_151_languages.jsonl --compare --out benchmarks/results/language.md
