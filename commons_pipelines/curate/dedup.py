@@ -31,6 +31,7 @@ from ..columns import ROW_SHA256, data_columns
 from .step import Step, joined_text
 
 MIX = np.uint64(0x9E3779B97F4A7C15)
+INDEX_FILES = ("near.duckdb", "near.duckdb.wal", "near.sig")  # NearDedup's on-disk index
 
 
 def normal_text(batch: pa.RecordBatch, columns: list[str]) -> pa.Array:
@@ -202,7 +203,7 @@ class NearDedup(Step):
                 weakref.finalize(self, shutil.rmtree, self._folder, True)
             folder = self.work or self._folder
             folder.mkdir(parents=True, exist_ok=True)
-            for name in ("near.duckdb", "near.duckdb.wal", "near.sig"):
+            for name in INDEX_FILES:
                 (folder / name).unlink(missing_ok=True)
             self._con = duckdb.connect(str(folder / "near.duckdb"),
                                        config={"memory_limit": DUCKDB_MEMORY, "temp_directory": str(folder / "spill")})
@@ -217,7 +218,7 @@ class NearDedup(Step):
             self._con.close()
             self._con = None
             folder = self.work or self._folder
-            for name in ("near.duckdb", "near.duckdb.wal", "near.sig"):
+            for name in INDEX_FILES:
                 (folder / name).unlink(missing_ok=True)
             if self._folder is not None:
                 shutil.rmtree(self._folder, ignore_errors=True)
