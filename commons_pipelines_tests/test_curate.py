@@ -120,3 +120,20 @@ def test_rows_a_step_before_pii_removes_reach_quarantine_redacted(write_spec, tm
     quarantined = pq.read_table(result.folder / "quarantine" / "quality.parquet").to_pylist()
     assert [r["text"] for r in quarantined] == ["Write to [EMAIL] today.", "Ring [PHONE]."]
     assert not result.report.pii  # counted only in the rows that are published
+
+
+def test_a_parquet_file_is_read_in_the_memory_of_a_batch_not_of_the_file(tmp_path):
+    from commons_pipelines import parquet
+
+    path = tmp_path / "many-groups.parquet"
+    group = pa.table({"text": [f"{i:08d}" + "x" * 992 for i in range(1_000)]})  # about 1 MB a row group
+    with pq.ParquetWriter(path, group.schema, compression="none") as writer:
+        for _ in range(60):
+            writer.write_table(group)
+    held, rows = [], 0
+    for b in parquet.batches(path, 1_000):
+        rows += b.num_rows
+        held.append(pa.total_allocated_bytes())
+        del b
+    assert rows == 60_000
+    assert max(held) < 8 * 2**20  # pyarrow's default (pre-buffering) holds every row group read: 60 MB at the end

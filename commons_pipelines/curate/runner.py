@@ -30,6 +30,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .. import parquet
 from ..columns import LANG, REASON
 from ..faults import failpoint
 from ..naming import column_name
@@ -149,7 +150,7 @@ class _Parts:
 
     def read(self):
         for path in self.files:
-            yield from pq.ParquetFile(path).iter_batches(batch_size=STAGED_BATCH_ROWS)
+            yield from parquet.batches(path, STAGED_BATCH_ROWS)
 
     def close(self) -> None:
         if self.writer:

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+from .. import parquet
 from ..curate.pii.detect import contains
 from ..curate.runner import Curated
 from ..faults import failpoint
@@ -77,7 +77,7 @@ def _shards(curated: Curated, rows: int, columns: list[str] | None):
     """Shards of curated rows as pandas frames; one empty frame when there are no rows, so columns are checked."""
     empty = True
     for path in curated.files:
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=rows, columns=columns):
+        for batch in parquet.batches(path, rows, columns):
             empty = False
             yield batch.to_pandas()
     if empty:
