@@ -18,9 +18,9 @@ in this fixed order and a row is rejected `quality:<field>` by the first that fa
                                    columns (before the other rules see the text); a row holding "lorem ipsum", or with
                                    no text left, is rejected. Crude by design: a line about JavaScript goes too.
 
-All rules work on whole Arrow arrays: regex counts for the word rules; the line and n-gram rules flatten the words
-or lines of the rows still in play, turn them into integer ids (dictionary encoding) and count repeats with numpy,
-so no rule calls Python per row. `GOPHER` holds the paper's thresholds for the rules it defines.
+All rules work on whole Arrow arrays, so no rule calls Python per row: the words of a batch are split and turned
+into integer ids (dictionary encoding) once (`Words`), and the word, letter and n-gram rules count with numpy over
+those ids, the n-gram rules over the rows still in play only; the line rule does the same with lines. `GOPHER` holds the paper's thresholds for the rules it defines.
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ GOPHER = {
 RULES = ("min_words", "max_words", "min_mean_word_length", "max_mean_word_length", "max_symbol_ratio",
          "max_digit_ratio", "min_alpha_words", "max_duplicate_lines", "max_top_ngram", "max_duplicate_ngrams",
          "boilerplate")
-SPACE = r"\s\pZ"
 BOILERPLATE_LINE = r"(?im)^[^\n]*(javascript|terms of use|privacy policy|cookie policy|uses cookies|use of cookies|use cookies)[^\n]*(\n|$)"
 
 
@@ -77,38 +76,60 @@ def duplicate_lines(text: pa.Array) -> np.ndarray:
     return _ratio(n - unique, n)
 
 
-def ngram_shares(text: pa.Array, top: int = 2, dup: int = 5) -> tuple[np.ndarray, np.ndarray]:
-    """(top 2-gram share, duplicate 5-gram share) of each row, as defined in the module docstring."""
-    rows, words = _tokens(text, pc.utf8_split_whitespace)
-    ids, lens = _ids(words), pc.utf8_length(words).to_numpy().astype(np.float64)
-    chars = np.bincount(rows, lens, minlength=len(text))
-    top_share, dup_share = np.zeros(len(text)), np.zeros(len(text))
-    for n, out in ((top, top_share), (dup, dup_share)):
-        m = len(ids) - n + 1
-        if m <= 0:
-            continue
-        start = np.flatnonzero(rows[:m] == rows[n - 1:])  # n-grams inside one row
-        key = np.zeros(len(start), np.uint64)
-        for k in range(n):  # a 64-bit polynomial hash of the word ids; a collision only merges two n-grams
-            key = key * np.uint64(0x9E3779B97F4A7C15) + ids[start + k].astype(np.uint64)
-        key = key * np.uint64(0x9E3779B97F4A7C15) + rows[start].astype(np.uint64)
-        _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
-        count = counts[inverse]
-        gram = np.zeros(len(start))
-        for k in range(n):
-            gram += lens[start + k]
-        if n == top:
-            weight = np.where(count > 1, gram * count, 0)
-            np.maximum.at(out, rows[start], weight)
-        else:
-            cover = np.zeros(len(ids) + 1, np.int64)  # words covered by a repeated n-gram, by a difference array
-            rep = start[count > 1]
-            np.add.at(cover, rep, 1)
-            np.add.at(cover, rep + n, -1)
-            covered = np.cumsum(cover[:-1]) > 0
-            out[:] = np.bincount(rows[covered], lens[covered], minlength=len(text))
-        out[:] = _ratio(out, chars)
-    return top_share, dup_share
+class Words:
+    """The words of each row (runs of non-whitespace), split and dictionary-encoded once for every word rule: a
+    word's length and whether it holds a letter are computed on the distinct words only."""
+
+    def __init__(self, text: pa.Array) -> None:
+        self.n = len(text)
+        self.rows, words = _tokens(text, pc.utf8_split_whitespace)
+        encoded = pc.dictionary_encode(words)
+        vocab, self.ids = encoded.dictionary, encoded.indices.to_numpy().astype(np.int64)
+        self.lens = pc.utf8_length(vocab).to_numpy().astype(np.float64)[self.ids]
+        letter = pc.match_substring_regex(vocab, r"\pL").to_numpy(zero_copy_only=False)[self.ids]
+        self.count = np.bincount(self.rows, minlength=self.n).astype(np.float64)
+        self.chars = np.bincount(self.rows, self.lens, minlength=self.n).astype(np.float64)
+        self.alpha = np.bincount(self.rows, letter, minlength=self.n).astype(np.float64)
+
+    def ngram_shares(self, live: np.ndarray | None = None, top: int = 2, dup: int = 5) -> tuple[np.ndarray, np.ndarray]:
+        """(top 2-gram share, duplicate 5-gram share) of each row, as defined in the module docstring; rows not in
+        `live` (a boolean mask) get 0."""
+        keep = live[self.rows] if live is not None else slice(None)
+        rows, ids, lens = self.rows[keep], self.ids[keep], self.lens[keep]
+        top_share, dup_share = np.zeros(self.n), np.zeros(self.n)
+        for n, out in ((top, top_share), (dup, dup_share)):
+            m = len(ids) - n + 1
+            if m <= 0:
+                continue
+            start = np.flatnonzero(rows[:m] == rows[n - 1:])  # n-grams inside one row
+            key = np.zeros(len(start), np.uint64)
+            for k in range(n):  # a 64-bit polynomial hash of the word ids; a collision only merges two n-grams
+                key = key * np.uint64(0x9E3779B97F4A7C15) + ids[start + k].astype(np.uint64)
+            key = key * np.uint64(0x9E3779B97F4A7C15) + rows[start].astype(np.uint64)
+            count = _repeats(key)
+            gram = np.zeros(len(start))
+            for k in range(n):
+                gram += lens[start + k]
+            if n == top:
+                weight = np.where(count > 1, gram * count, 0)
+                np.maximum.at(out, rows[start], weight)
+            else:
+                cover = np.zeros(len(ids) + 1, np.int64)  # words covered by a repeated n-gram, by a difference array
+                rep = start[count > 1]
+                np.add.at(cover, rep, 1)
+                np.add.at(cover, rep + n, -1)
+                covered = np.cumsum(cover[:-1]) > 0
+                out[:] = np.bincount(rows[covered], lens[covered], minlength=self.n)
+            out[:] = _ratio(out, np.bincount(rows, lens, minlength=self.n))
+        return top_share, dup_share
+
+
+def _repeats(key: np.ndarray) -> np.ndarray:
+    """How many times each key occurs in `key`, at each position (a hash table: half the time of np.unique's sort)."""
+    import pandas as pd
+
+    codes, _ = pd.factorize(key)
+    return np.bincount(codes)[codes]
 
 
 class QualityFilter(Step):
@@ -129,9 +150,10 @@ class QualityFilter(Step):
         """Each rule that is on, with the rows it fails; the costly rules look only at rows no earlier rule failed."""
         cfg, n = self.config, len(text)
         out: dict[str, np.ndarray] = {}
-        words = _count(text, f"[^{SPACE}]+")
+        split = Words(text)
+        words = split.count
         chars = pc.utf8_length(text).to_numpy().astype(np.float64)
-        mean_len = _ratio(chars - _count(text, f"[{SPACE}]"), words)
+        mean_len = _ratio(split.chars, words)
         checks = {
             "min_words": lambda: words < cfg.min_words,
             "max_words": lambda: words > cfg.max_words,
@@ -140,7 +162,7 @@ class QualityFilter(Step):
             "max_symbol_ratio": lambda: (_ratio(_count(text, "#"), words) > cfg.max_symbol_ratio)
             | (_ratio(_count(text, r"\.\.\.|…"), words) > cfg.max_symbol_ratio),
             "max_digit_ratio": lambda: _ratio(_count(text, r"\pN"), chars) > cfg.max_digit_ratio,
-            "min_alpha_words": lambda: _ratio(_count(text, f"[^{SPACE}]*\\pL[^{SPACE}]*"), words) < cfg.min_alpha_words,
+            "min_alpha_words": lambda: _ratio(split.alpha, words) < cfg.min_alpha_words,
         }
         for rule, check in checks.items():
             if getattr(cfg, rule) is not None:
@@ -155,11 +177,11 @@ class QualityFilter(Step):
             out["max_duplicate_lines"], failed = mask, failed | mask
             live = np.flatnonzero(~failed)
         if (cfg.max_top_ngram is not None or cfg.max_duplicate_ngrams is not None) and len(live):
-            top, dup = ngram_shares(text.take(live))
+            top, dup = split.ngram_shares(~failed)
             for rule, share in (("max_top_ngram", top), ("max_duplicate_ngrams", dup)):
                 if getattr(cfg, rule) is not None:
                     out[rule] = np.zeros(n, bool)
-                    out[rule][live] = share > getattr(cfg, rule)
+                    out[rule][live] = share[live] > getattr(cfg, rule)
         if cfg.boilerplate:
             out["boilerplate"] = (pc.match_substring(text, "lorem ipsum", ignore_case=True).to_numpy(zero_copy_only=False)
                                   | (words == 0))
