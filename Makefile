@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed")'
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,ner,train]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,ner,train,s3]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -67,6 +67,7 @@ bench: install $(DATATROVE)/.installed
 names-model: install
 	$(BIN)/python training/person_names.py
 	nice -n 10 $(BIN)/python training/names_multi.py
+	nice -n 10 $(BIN)/python training/names_es.py
 
 # keeps the takedown lists: erased records must stay erased when everything is rebuilt
 clean:

@@ -24,8 +24,9 @@ POINTS = {
     "curate.swapped": "after the curated folder was swapped in (the end of curation)",
     "validate.suite": "inside a check, after GX ran, before its verdict is written",
     "publish.staged": "after the shards, card and croissant were written, before the target is touched",
-    "publish.uploaded": "Hub: after the files were uploaded, before the commit",
-    "publish.committed": "Hub: after the commit, before its tag; local: after versions/vN exists, before `current` moves",
+    "publish.uploaded": "Hub: after the files were uploaded, before the commit; object store: before version.json",
+    "publish.committed": "Hub: after the commit, before its tag; local: after versions/vN exists, before `current` moves;"
+                         " object store: after version.json, before current.json",
     "publish.linking": "local: in the middle of moving `current` (the new link exists under a temporary name)",
     "publish.done": "after the version is live (the end of publish)",
 }

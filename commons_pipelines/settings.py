@@ -15,7 +15,7 @@ on disk, so memory does not grow with the source."""
 class Settings:
     home: Path
     target: str
-    publish_dir: Path
+    publish_dir: Path | str  # a folder, or the URL of an object store (s3://bucket/prefix): see publish/objects.py
     hf_endpoint: str
     hub_namespace: str | None
     timezone: str
@@ -56,7 +56,7 @@ class Settings:
         return cls(
             home=home,
             target=target,
-            publish_dir=Path(env.get("COMMONS_PUBLISH_DIR", home / "published")).absolute(),
+            publish_dir=publish_location(env.get("COMMONS_PUBLISH_DIR") or str(home / "published")),
             hf_endpoint=env.get("HF_ENDPOINT", "https://huggingface.co"),
             hub_namespace=env.get("COMMONS_HUB_NAMESPACE") or None,
             timezone=env.get("COMMONS_TIMEZONE", "UTC"),
@@ -76,6 +76,19 @@ class Settings:
     def __post_init__(self) -> None:
         if self.takedown_dir is None:
             object.__setattr__(self, "takedown_dir", self.home / "takedown")
+
+
+def is_store(location: str | Path) -> bool:
+    """Whether a publish location is an object store URL (`file://` and plain paths are local folders)."""
+    text = str(location)
+    return "://" in text and not text.startswith("file://")
+
+
+def publish_location(value: str) -> Path | str:
+    """An object store URL stays a URL (without a trailing slash); a path or a file:// URL is an absolute folder."""
+    if is_store(value):
+        return value.rstrip("/")
+    return Path(value.removeprefix("file://")).absolute()
 
 
 def _whole(env, name: str, default: int, least: int) -> int:

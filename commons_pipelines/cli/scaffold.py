@@ -282,9 +282,10 @@ TEST_HEAD = '''\
 """{doc}
 """
 {path_import}
-import pyarrow.parquet as pq
 import pytest
 {extra_imports}
+from commons_pipelines.publish import open_target
+from commons_pipelines.publish.previous import live_table
 from commons_pipelines.settings import Settings
 from commons_pipelines.spec import {spec_imports}
 
@@ -306,7 +307,8 @@ def test_publishes_v1_with_every_check_passed(nightly):
 
 def test_published_rows(nightly):
     _, settings, _ = nightly
-    table = pq.read_table(settings.publish_dir / ID / "current" / "data")
+    target = open_target(settings.target, str(settings.publish_dir), settings.hf_endpoint, settings.hub_namespace)
+    table = live_table(target, load_spec(SOURCE))
     assert table.num_rows > 0
     assert set(table.column("_licence").to_pylist()) == {{load_spec(SOURCE).licence}}
     # {placeholder}: what this source must publish: a record you know is there, the columns a user needs, the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,24 +24,14 @@ from . import (_catalog, _pick, _settings, _target, app, fail, out, say)
 # commons versions: the published versions of a source, and what changed between two
 
 
-def _version_files(target, spec: SourceSpec, version) -> list[Path]:
-    """The Parquet shards of one version: the local version folder, or the Hub's files at the version's tag (through
-    huggingface_hub's download cache)."""
-    from ..publish import HubTarget, LocalTarget
-    from ..publish.shards import DATA_DIR
+def _version_files(target, spec: SourceSpec, version, folder: Path) -> list[Path]:
+    """The Parquet shards of one version as local files: the version's folder, the Hub's files at the version's tag
+    (through huggingface_hub's download cache), or copies of an object store's in `folder`."""
+    from ..publish import ObjectTarget
+    from ..publish.previous import shard_files
 
-    if isinstance(target, LocalTarget):
-        return sorted((Path(version.ref) / DATA_DIR).rglob("*.parquet"))
-    if isinstance(target, HubTarget):
-        from ..publish.hub import REPO_TYPE
-
-        repo = target.repo_id(spec)
-        names = target._call(f"{repo}: list files of {version.name}", "list_repo_files", repo, repo_type=REPO_TYPE,
-                             revision=version.name)
-        return [Path(target._call(f"{repo}: download {name}", "hf_hub_download", repo, name, repo_type=REPO_TYPE,
-                                  revision=version.name))
-                for name in sorted(names) if name.startswith(f"{DATA_DIR}/") and name.endswith(".parquet")]
-    return []
+    paths = shard_files(target, spec, version.name)
+    return target.download(paths, folder / version.name) if isinstance(target, ObjectTarget) else paths
 
 
 @dataclass
@@ -108,8 +99,8 @@ def versions(
                                                           help="Compare two versions: rows added, removed and changed "
                                                                "per language.", show_default=False)] = None,
 ) -> None:
-    """List a source's published versions (local folder, or the Hub with COMMONS_TARGET=hub) with their rows and
-    dates; with --diff v1 v2, what changed between two of them."""
+    """List a source's published versions (local folder or object store, or the Hub with COMMONS_TARGET=hub) with
+    their rows and dates; with --diff v1 v2, what changed between two of them."""
     settings = _settings()
     specs, broken = _catalog()
     spec = _pick([source], specs, broken)[source]
@@ -139,8 +130,9 @@ def versions(
         fail(f"{source}: no version {', '.join(map(repr, missing))}; versions: {', '.join(by_name)}", code=2)
     old, new = (by_name[n] for n in diff)
     try:
-        result = diff_versions(_version_files(target, spec, old), _version_files(target, spec, new),
-                               [_column(c) for c in spec.primary_key])
+        with tempfile.TemporaryDirectory(prefix="commons-versions-") as tmp:
+            result = diff_versions(_version_files(target, spec, old, Path(tmp)),
+                                   _version_files(target, spec, new, Path(tmp)), [_column(c) for c in spec.primary_key])
     except HubError as error:
         fail(str(error))
     key = ", ".join(result.key)

@@ -398,7 +398,7 @@ def published_links(url: str | None, result) -> dict:
     if url:
         return {"dataset": MetadataValue.url(f"{url}/tree/{result.version}"),
                 "card": MetadataValue.url(f"{url}/blob/{result.version}/README.md")}
-    return {"dataset": MetadataValue.path(result.ref), "card": MetadataValue.path(str(Path(result.ref) / "README.md"))}
+    return {"dataset": MetadataValue.path(result.ref), "card": MetadataValue.path(f"{result.ref}/README.md")}
 
 
 NOT_CURATED = {"origin", "owners", "columns", "title", "description", "attribution", "expectations", "publish",

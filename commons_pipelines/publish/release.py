@@ -22,8 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+from .. import parquet
 from ..columns import ROW_SHA256, row_sha256
 from ..faults import failpoint
 from ..spec import SourceSpec
@@ -69,9 +69,9 @@ def identity(folder: Path, shards: ShardSet) -> str:
         digest.update(f"{f.name}\x1f{f.type}\n".encode())
     digest.update(b"\x1e")
     for shard in sorted(shards.shards, key=lambda s: s.path):
-        with pq.ParquetFile(folder / shard.path) as parquet:
-            hashed = ROW_SHA256 in parquet.schema_arrow.names
-            for batch in parquet.iter_batches(columns=[ROW_SHA256] if hashed else None):
+        with parquet.open_file(folder / shard.path) as file:
+            hashed = ROW_SHA256 in file.schema_arrow.names
+            for batch in file.iter_batches(columns=[ROW_SHA256] if hashed else None):
                 values = batch.column(0) if hashed else row_sha256(batch)
                 digest.update("\n".join(values.to_pylist()).encode() + b"\n")
     return digest.hexdigest()

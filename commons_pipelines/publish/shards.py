@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from .. import parquet
 from ..columns import LANG
 
 DATA_DIR = "data"
@@ -113,8 +114,7 @@ def read_batches(files: Sequence[Path | str], batch_rows: int = BATCH_ROWS) -> t
 
     def stream() -> Iterator[pa.RecordBatch]:
         for path in files:
-            with pq.ParquetFile(path) as parquet:
-                yield from parquet.iter_batches(batch_size=batch_rows)
+            yield from parquet.batches(path, batch_rows)
 
     return schema, stream()
 
