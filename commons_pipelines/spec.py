@@ -382,6 +382,9 @@ class SourceSpec(Strict):
     pii: PiiConfig = PiiConfig()
     dedup: DedupConfig = DedupConfig()
     quality: QualityConfig = QualityConfig()
+    partitions: int | None = Field(None, ge=2, le=256, description="curate a large source in this many partitions, "
+                                   "by landed file (a hash of its name): each a Dagster partition of the source's "
+                                   "`staged` asset, reused while its files are unchanged; dedup runs over them all")
     publish: PublishConfig
     schedule: str | None = Field(None, description="cron; the source then runs on its own schedule, not in nightly")
     owners: list[Owner] = Field([], description="who answers for the source, shown in the UI: e-mails or 'team:name'")

@@ -163,7 +163,10 @@ class _Quarantine:
         self.folder, self.writers = folder, {}
 
     def __call__(self, step: str, rows: pa.RecordBatch, reason: str) -> None:
-        rows = rows.append_column(REASON, pa.array([reason] * rows.num_rows, pa.string()))
+        self.write(step, rows.append_column(REASON, pa.array([reason] * rows.num_rows, pa.string())))
+
+    def write(self, step: str, rows: pa.RecordBatch) -> None:
+        """Rows that carry their `_reason` already (a partition's quarantine, copied into the source's)."""
         if step not in self.writers:
             self.folder.mkdir(parents=True, exist_ok=True)
             self.writers[step] = pq.ParquetWriter(self.folder / f"{step}.parquet", rows.schema, compression="zstd")
@@ -243,9 +246,16 @@ def curate(spec: SourceSpec, batches: Iterable[pa.RecordBatch], folder: Path, in
     finally:
         quarantine.close()
     shutil.rmtree(run / "staged", ignore_errors=True)
-    shutil.rmtree(run / "work", ignore_errors=True)
     found = report(steps, ner)
     found.text_columns, found.text_detected = [column_name(c) for c in spec.text_columns], detected
+    return finish(spec, folder, run, parts, stages, found, index, kept_published, report_extra, inputs)
+
+
+def finish(spec: SourceSpec, folder: Path, run: Path, parts: _Parts, stages: list[StageCount],
+           found: CurationReport, index: KeyIndex, kept_published: int, report_extra: CurationReport | None,
+           inputs: dict | None) -> Curated:
+    """Write the run's manifest (with what changed against the published version) and make the run current."""
+    shutil.rmtree(run / "work", ignore_errors=True)
     if index.runs:
         total = int(sum(len(r) for r in index.runs))
         found.previous = {"kept": kept_published, "added": parts.rows - kept_published,
@@ -253,14 +263,14 @@ def curate(spec: SourceSpec, batches: Iterable[pa.RecordBatch], folder: Path, in
     if report_extra is not None:
         found.renamed, found.warnings = dict(report_extra.renamed), list(report_extra.warnings)
         found.previous = {**report_extra.previous, **found.previous} if found.previous else {}
-    manifest = {"id": cid, "source": spec.id, "rows": parts.rows, "inputs": inputs,
+    manifest = {"id": run.name, "source": spec.id, "rows": parts.rows, "inputs": inputs,
                 "stages": [s.as_dict() for s in stages], "report": found.as_dict()}
     (run / "manifest.json").write_text(json.dumps(manifest, indent=1))
     failpoint("curate.staged")
-    _switch(folder, cid)
+    _switch(folder, run.name)
     failpoint("curate.swapped")
-    return Curated(run, cid, [run / "data" / p.name for p in parts.files], parts.rows, stages, parts.schema, found,
-                   inputs)
+    return Curated(run, run.name, [run / "data" / p.name for p in parts.files], parts.rows, stages, parts.schema,
+                   found, inputs)
 
 
 def _reusable(folder: Path, inputs: dict) -> Curated | None:
@@ -307,7 +317,7 @@ def clean(folder: Path) -> None:
     folder = Path(folder)
     current = (folder / CURRENT).resolve().name if (folder / CURRENT).exists() else None
     for path in folder.iterdir():
-        if path.name in (CURRENT, RUNS):
+        if path.name in (CURRENT, RUNS, "partitions"):  # partitions: curate/partitions.py keeps its own
             continue
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)

@@ -3,6 +3,8 @@ parallel), written by dlt and read back as Arrow record batches."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,10 +81,12 @@ def check_where(db: Path, where: str) -> None:
             _filtered(con, where)
 
 
-def read_records(db: Path, batch_rows: int = 16_384, where: str | None = None) -> Iterator[pa.RecordBatch]:
+def read_records(db: Path, batch_rows: int = 16_384, where: str | None = None,
+                 partition: tuple[int, int] | None = None) -> Iterator[pa.RecordBatch]:
     """What landed (and passes `where`), in file order then row order, without dlt's and the ingest run's
     bookkeeping columns. Read file by file in insertion order (which DuckDB keeps for a query without ORDER BY),
-    so nothing is sorted: memory stays that of a batch whatever the source's size."""
+    so nothing is sorted: memory stays that of a batch whatever the source's size. `partition` (k, n): only the
+    files of partition k of n (`partition_of`)."""
     with _connect(db) as con:
         if RECORDS not in _tables(con):
             return
@@ -94,9 +98,29 @@ def read_records(db: Path, batch_rows: int = 16_384, where: str | None = None) -
         table = f"{DATASET}.{RECORDS}"
         units = con.execute(f"select _source_file, min(rowid), max(rowid) from {table} group by 1 order by 1").fetchall()
         for unit, first, last in units:
+            if partition is not None and partition_of(unit, partition[1]) != partition[0]:
+                continue
             rows = f"_source_file = $unit and rowid between {first} and {last}"
             sql = f"select {select} from {table}{kept + ' and ' if kept else ' where '}{rows}"
             yield from con.sql(sql, params={"unit": unit}).to_arrow_reader(batch_rows)
+
+
+def partition_of(unit: str, count: int) -> int:
+    """The partition of a landed file (`_source_file`): a hash of its name, so a file stays in its partition while
+    others come and go."""
+    return int(hashlib.sha256(unit.encode("utf-8")).hexdigest()[:12], 16) % count
+
+
+def partition_versions(db: Path, count: int) -> list[str]:
+    """For each of `count` partitions, a digest of what it holds: its files, their rows and the load that wrote them
+    (a file read again is loaded anew). Equal digests: the partition's landed records are the same."""
+    with _connect(db) as con:
+        rows = con.execute(f"select _source_file, count(*), max(_dlt_load_id) from {DATASET}.{RECORDS} "
+                           "group by 1 order by 1").fetchall() if RECORDS in _tables(con) else []
+    parts: list[list] = [[] for _ in range(count)]
+    for row in rows:
+        parts[partition_of(row[0], count)].append(list(row))
+    return [hashlib.sha256(json.dumps(p).encode()).hexdigest() for p in parts]
 
 
 def quarantine_counts(db: Path) -> Counter[str]:

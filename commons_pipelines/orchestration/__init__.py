@@ -11,7 +11,7 @@ from dagster import (AssetKey, AssetSelection, DefaultScheduleStatus, Definition
 
 from ..settings import Settings
 from ..spec import SourceSpec
-from .factory import NIGHTLY_CRON, source_assets
+from .factory import NIGHTLY_CRON, source_assets, staged_key
 from .resources import resources
 from .sensors import run_failures
 
@@ -32,12 +32,18 @@ def broken_source(name: str, error: str):
 def build_definitions(specs: dict[str, SourceSpec], settings: Settings, broken: dict[str, str] | None = None
                       ) -> Definitions:
     assets, checks, jobs, schedules = [], [], [], []
+    # a job runs unpartitioned assets or one partition: the nightly and the refresh jobs leave the `staged` assets
+    # out (their curated asset stages what changed itself); each has its job, for runs of chosen partitions
+    staged = AssetSelection.assets(*[staged_key(s) for s in specs.values() if s.partitions])
     for spec in specs.values():
         a, c = source_assets(spec, settings)
         assets += a
         checks += c
+        if spec.partitions:
+            jobs.append(define_asset_job(f"partitions_{spec.id}", selection=AssetSelection.assets(staged_key(spec)),
+                                         description=f"The row steps of chosen partitions of {spec.title}."))
         if spec.schedule:
-            job = define_asset_job(f"refresh_{spec.id}", selection=AssetSelection.groups(spec.id),
+            job = define_asset_job(f"refresh_{spec.id}", selection=AssetSelection.groups(spec.id) - staged,
                                    description=f"Refresh {spec.title} on its own schedule.")
             jobs.append(job)
             schedules.append(ScheduleDefinition(job=job, cron_schedule=spec.schedule,
@@ -47,7 +53,7 @@ def build_definitions(specs: dict[str, SourceSpec], settings: Settings, broken: 
     assets += failing
     nightly_groups = [s.id for s in specs.values() if not s.schedule] + [a.group_names_by_key[k]
                                                                           for a in failing for k in a.keys]
-    nightly = define_asset_job("nightly", selection=AssetSelection.groups(*nightly_groups),
+    nightly = define_asset_job("nightly", selection=AssetSelection.groups(*nightly_groups) - staged,
                                description="Refresh every source without a schedule of its own: ingest, curate, "
                                            "check, publish.")
     schedules.append(ScheduleDefinition(name="nightly_schedule", job=nightly, cron_schedule=NIGHTLY_CRON,

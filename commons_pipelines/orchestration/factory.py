@@ -30,6 +30,7 @@ from dagster import (
     AssetChecksDefinition,
     AssetExecutionContext,
     AssetKey,
+    AssetMaterialization,
     AssetsDefinition,
     AssetSpec,
     BetaWarning,
@@ -41,6 +42,7 @@ from dagster import (
     MaterializeResult,
     MetadataValue,
     RetryRequested,
+    StaticPartitionsDefinition,
     TableColumn,
     TableRecord,
     TableSchema,
@@ -53,12 +55,13 @@ from dagster_dlt.translator import DltResourceTranslatorData
 
 from ..code import code_version
 from ..columns import ROW_SHA256
-from ..curate.runner import Curated, curate, load_curated
+from ..curate import partitions as parts
+from ..curate.runner import Curated, curate, load_curated, with_text_columns
 from ..curate.takedown import load_entries
 from ..ingest.runner import Ingest, SourceError, empty_listing, records_source
 from ..ingest.http import FetchError
 from ..ingest.state import RAW, RECORDS, data_version, last_run, record_compute, renamed_columns, tables
-from ..ingest.warehouse import WhereError, ingest_count, read_records
+from ..ingest.warehouse import WhereError, ingest_count, partition_versions, read_records
 from ..footprint import measured
 from ..footprint import read as read_compute
 from ..footprint import write as write_compute
@@ -92,6 +95,11 @@ def network_failure(context: AssetExecutionContext, settings: Settings, message:
 
 def keys(spec: SourceSpec) -> tuple[AssetKey, AssetKey, AssetKey]:
     return AssetKey([spec.id, "raw"]), AssetKey([spec.id, "curated"]), AssetKey([spec.id, "published"])
+
+
+def staged_key(spec: SourceSpec) -> AssetKey:
+    """The partitioned asset of a source curated in partitions (`partitions:`): the row steps, one partition each."""
+    return AssetKey([spec.id, "staged"])
 
 
 def warehouse_pool(spec: SourceSpec) -> str:
@@ -294,7 +302,26 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
             **({"problem": f"{empty_listing(spec)}; the previous data stays and nothing is published"}
                if empty else {})})
 
-    @asset(key=curated_key, deps=[raw_key], group_name=spec.id, kinds={"parquet"}, tags=_tags(spec),
+    staged = None
+    if spec.partitions:
+        @asset(key=staged_key(spec), deps=[raw_key], group_name=spec.id, kinds={"parquet"}, tags=_tags(spec),
+               partitions_def=StaticPartitionsDefinition(parts.partition_names(spec.partitions)),
+               owners=spec.owners, code_version=stage_code_version(spec, "curate"), metadata=code_references(spec),
+               description=f"Staged: {spec.title}, in {spec.partitions} partitions by landed file. The row steps "
+                           "(normalised text, quality filters, language, personal data, provenance, takedowns) "
+                           "over one partition's files; reused while they are unchanged. Partitions run in "
+                           "parallel runs and are retried alone; the curated asset dedups over all of them.")
+        def staged(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+            k = int(context.partition_key)
+            db = warehouse.database(spec.id)
+            key, entries = pii_key(), load_entries(warehouse.takedown_dir, spec.id)
+            with measured("stage") as cost:
+                part = stage_partition(spec, warehouse, home, db, k, curation_inputs(spec, db, entries, key, True),
+                                       key, entries)
+            return MaterializeResult(metadata={**partition_metadata(part), **cost.metadata()})
+
+    @asset(key=curated_key, deps=[staged_key(spec) if spec.partitions else raw_key], group_name=spec.id,
+           kinds={"parquet"}, tags=_tags(spec),
            pool=warehouse_pool(spec), owners=spec.owners, code_version=stage_code_version(spec, "curate"),
            metadata=code_references(spec),
            description=f"Curated: {spec.title}. {spec.description.strip()}\n\nNormalised text, quality filters, "
@@ -323,10 +350,16 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
             except WhereError as err:
                 raise Failure(f"{spec.origin}: {err}") from None
             with measured("curate") as cost:
-                result = curate(spec, read_records(db, warehouse.batch_rows, where=spec.where),
-                                warehouse.curated(spec.id), ingest=count, published=published or (), pii_key=key,
-                                workers=warehouse.workers, engine=warehouse.engine, ray_address=warehouse.ray_address,
-                                takedown=entries, report_extra=extra, inputs=inputs)
+                if spec.partitions:
+                    result = curate_partitions(context, spec, warehouse, home, db, count, published, key, entries,
+                                               extra, inputs)
+                else:
+                    parts.drop_others(warehouse.curated(spec.id), 0)
+                    result = curate(spec, read_records(db, warehouse.batch_rows, where=spec.where),
+                                    warehouse.curated(spec.id), ingest=count, published=published or (), pii_key=key,
+                                    workers=warehouse.workers, engine=warehouse.engine,
+                                    ray_address=warehouse.ray_address, takedown=entries, report_extra=extra,
+                                    inputs=inputs)
             if not result.reused:  # the version made from this curation: what its ingest and curation cost
                 ingest_cost = (last_run(db) or {}).get("compute")
                 for found in ([ingest_cost] if ingest_cost else []) + [cost]:
@@ -390,7 +423,7 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
             **({"compute": compute_table(data.report.compute)} if data.report.compute else {}),
         })
 
-    return [raw, curated, published], [listing, *checks]
+    return [raw, *([staged] if staged else []), curated, published], [listing, *checks]
 
 
 def published_links(url: str | None, result) -> dict:
@@ -405,6 +438,53 @@ NOT_CURATED = {"origin", "owners", "columns", "title", "description", "attributi
                "schedule"}
 """Fields of a source that curation does not read (the UI, the card, the checks, publishing): editing them reuses
 the curation; its checks run again all the same."""
+
+
+def text_spec(spec: SourceSpec, warehouse: Warehouse, db: Path) -> tuple[SourceSpec, bool]:
+    """The spec with its text columns, found in the source's first batch when it declares none (curate/text.py):
+    once for the whole source, so that every partition reads the same columns."""
+    if "text_columns" in spec.model_fields_set:
+        return spec, False
+    spec, _ = with_text_columns(spec, read_records(db, warehouse.batch_rows, where=spec.where))
+    return spec, True
+
+
+def stage_partition(spec: SourceSpec, warehouse: Warehouse, home: Path, db: Path, k: int, inputs: dict,
+                    key: bytes | None, entries) -> Curated:
+    """Partition k's row steps (curate/partitions.stage), or its current curation when its inputs are unchanged;
+    one run at a time per partition."""
+    with source_lock(home, f"{spec.id}.{k:03d}", f"partition {k:03d}"):
+        spec, _ = text_spec(spec, warehouse, db)
+        version = partition_versions(db, spec.partitions)[k]
+        batches = read_records(db, warehouse.batch_rows, where=spec.where, partition=(k, spec.partitions))
+        return parts.stage(spec, batches, warehouse.curated(spec.id), k, parts.partition_inputs(inputs, version),
+                           pii_key=key, workers=warehouse.workers, engine=warehouse.engine,
+                           ray_address=warehouse.ray_address, takedown=entries)
+
+
+def curate_partitions(context: AssetExecutionContext, spec: SourceSpec, warehouse: Warehouse, home: Path, db: Path,
+                      count: StageCount, published, key: bytes | None, entries, extra: CurationReport,
+                      inputs: dict) -> Curated:
+    """Every partition's row steps (those whose records or inputs changed), then dedup over them all. A partition
+    staged here is reported as a materialisation of its partition of the `staged` asset."""
+    staged = []
+    for k in range(spec.partitions):
+        part = stage_partition(spec, warehouse, home, db, k, inputs, key, entries)
+        if not part.reused:
+            context.log_event(AssetMaterialization(asset_key=staged_key(spec), partition=f"{k:03d}",
+                                                   metadata=partition_metadata(part)))
+        staged.append(part)
+    parts.drop_others(warehouse.curated(spec.id), spec.partitions)
+    spec, detected = text_spec(spec, warehouse, db)
+    context.log.info(f"{spec.id}: partitions staged anew: "
+                     + (", ".join(f"{k:03d}" for k, p in enumerate(staged) if not p.reused) or "none"))
+    return parts.combine(spec, staged, warehouse.curated(spec.id), count, published=published or (),
+                         text_detected=detected, report_extra=extra, inputs=inputs)
+
+
+def partition_metadata(part: Curated) -> dict:
+    return {"dagster/row_count": part.rows, "curation": part.id, "reused": part.reused,
+            "path": MetadataValue.path(str(part.folder)), "stages": stage_table(part.stages)}
 
 
 def curation_inputs(spec: SourceSpec, db, entries, key: bytes | None, published: bool) -> dict:
