@@ -4,8 +4,9 @@ The steps before the first stateful one (dedup keeps an index of what it has see
 batches can go to a pool of processes. Results come back in input order, so the output is the same as in one
 process. Each worker builds its own steps once (models load once per worker); the counts, personal data found and
 quarantined rows of each batch travel back with it and are added to the main process's steps, which report them.
-Small inputs never pay for starting the pool: it starts only after `after` batches went through in process, and at
-most `2 × workers` batches are in flight, so memory stays bounded by batches, not by the dataset. With the engine
+Small inputs never pay for starting the pool: an input of at most `after` batches goes through in process; a larger
+one goes to the pool from its first batch, so the main process never loads the models (lingua's alone take 230 MB
+per process). At most `2 × workers` batches are in flight, so memory stays bounded by batches, not by the dataset. With the engine
 `ray` the same happens in actors of a Ray cluster instead of local processes (engines.py).
 """
 
@@ -69,11 +70,11 @@ def run_parallel(steps: list[Step], build: Callable[[], list[Step]], batches: It
 
     def head() -> Iterator[pa.RecordBatch]:
         source = iter(batches)
-        yield from run_steps(prefix, itertools.islice(source, after), redacting(prefix, sink))
-        following = next(source, None)
-        if following is None:
+        first = list(itertools.islice(source, after + 1))
+        if len(first) <= after:
+            yield from run_steps(prefix, first, redacting(prefix, sink))
             return
-        rest = itertools.chain([following], source)
+        rest = itertools.chain(first, source)
         if engine == "ray":
             from .engines import ray_results
 
