@@ -63,11 +63,12 @@ bench: install $(DATATROVE)/.installed
 	$(BIN)/python benchmarks/faults.py --out benchmarks/results/faults.md
 
 # rebuilds commons_pipelines/curate/pii/en_names (about 15 minutes on 2 cores; reads the Gutenberg books in $(DATA))
-# and xx_names (de, it, pt, nl, pl; 7 to 15 minutes on 2 shared cores)
+# and xx_names (de, it, pt, nl, pl; about 18 minutes on 2 shared cores); es_names and fr_names (4 to 9 minutes each)
 names-model: install
 	$(BIN)/python training/person_names.py
 	nice -n 10 $(BIN)/python training/names_multi.py
 	nice -n 10 $(BIN)/python training/names_es.py
+	nice -n 10 $(BIN)/python training/names_fr.py
 
 # keeps the takedown lists: erased records must stay erased when everything is rebuilt
 clean:

@@ -26,6 +26,15 @@ def test_held_out_templates_are_never_trained_on(kind):
         assert test and not set(train) & set(test) and sorted(train + test) == sorted(templates), lang
 
 
+@pytest.mark.parametrize("kind", ["WITH", "WITHOUT", "MORE", "MORE_WITHOUT"])
+def test_settings_are_chosen_on_a_dev_part_of_the_training_templates(kind):
+    for lang, templates in getattr(T, kind).items():
+        test = kind.startswith("WITH")  # MORE is for training only: no benchmark reads it
+        fit, dev, train = (T.split(templates, part, test) for part in ("fit", "dev", "train"))
+        assert fit and dev and not set(fit) & set(dev) and sorted(fit + dev) == sorted(train), lang
+        assert test or not T.split(templates, "test", test), lang
+
+
 def test_the_generator_trains_on_no_held_out_template(gen):
     for lang in M.LANGS:
         test = set(T.split(T.WITH[lang], "test")) | {f"{{name}} {x}" for x in T.split(T.SUBJECT[lang], "test")}

@@ -9,7 +9,8 @@ noun). SUBJECT and BEFORE are what follows a name that opens a sentence and what
 names stand in more contexts than the templates give. German has three times the templates of the others: a lone
 first name or surname there looks like any noun, so only its context tells, and the model needs many of them (issue
 12: German recall 0.72 with the first 32). `split` keeps every 4th entry of each list out of training: the benchmark
-(benchmarks/names_languages.py) fills those with another seed.
+(benchmarks/names_languages.py) fills those with another seed. MORE and MORE_WITHOUT are for training only (no
+benchmark reads them), written without looking at the held-out templates' misses.
 """
 
 from __future__ import annotations
@@ -397,6 +398,94 @@ WITHOUT = {
     ],
 }
 
+
+MORE = {
+    # issue 12, written without reading the held-out templates or what was missed on them: other genres and places
+    # for lone names (sport, business, police, culture, school, family, minutes, chat, references); training only
+    "de": [
+        "Im Finale setzte sich {last} in drei Sätzen gegen {name} durch.",
+        "Trainer {last} wechselt zur neuen Saison nach {city}.",
+        "Das entscheidende Tor erzielte {first} {last} in der 89. Minute.",
+        "Nach dem Rücktritt von {last} übernimmt {name} den Vorsitz des Aufsichtsrats.",
+        "Die Geschäftsführerin {first} {last} kündigte an, das Werk in {city} zu schließen.",
+        "Laut Polizeibericht wurde der 34-jährige {first} K. leicht verletzt.",
+        "Gegen {last} wird wegen gefährlicher Körperverletzung ermittelt.",
+        "Die Polizei sucht Zeugen, die {first} am Abend des {date} gesehen haben.",
+        "In der Ausstellung zeigt {name} Fotografien aus drei Jahrzehnten.",
+        "Der Roman von {last} wurde mit dem Literaturpreis der Stadt {city} ausgezeichnet.",
+        "Regie führte {name}, die Musik stammt von {name}.",
+        "{gen} neues Album erscheint im Herbst.",
+        "Wir trauern um unseren Vater {name}, der am {date} friedlich eingeschlafen ist.",
+        "In Liebe und Dankbarkeit: {first}, {first} und {first} mit Familien",
+        "Wir freuen uns über die Geburt unserer Tochter {first}.\n{first} und {name}",
+        "Hallo {first},\nkannst du mir bis Freitag die Unterlagen schicken?\nGruß, {first}",
+        "Hi {first}, danke für das Treffen gestern! LG {first}",
+        "Anwesend: {name}, {name}, {name}\nProtokoll: {name}",
+        "TOP 3: {last} berichtet über den Stand der Sanierung.",
+        "Frau {last} übernimmt bis auf Weiteres die Vertretung von Herrn {last}.",
+        "Herr {last} war vom {date} bis zum {date} als Sachbearbeiter in unserem Unternehmen tätig.",
+        "Wir kennen {first} {last} als zuverlässige und engagierte Mitarbeiterin.",
+        "Die Klassenlehrerin {last} lobte die Leistungen von {first} im Fach Mathematik.",
+        "{first} besucht seit {date} die Grundschule in {city}.",
+        "Die Doktorarbeit wurde von {title} {name} betreut.",
+        "Laut {last} sei die Studie nicht repräsentativ.",
+        "„Wir haben alles versucht“, sagte {last} der Zeitung.",
+        "{name} (SPD) stimmte gegen den Antrag, {name} (CDU) enthielt sich.",
+        "Der Abgeordnete {last} forderte mehr Geld für Schulen.",
+        "Bürgermeisterin {last} eröffnete das neue Rathaus.",
+        "Vermieterin der Wohnung ist laut Vertrag {name} aus {city}.",
+        "Versicherungsnehmer: {last}, {first}\nVertragsnummer: {num}",
+        "Empfänger: {name}\nBetreff: Ihre Bestellung vom {date}",
+        "Die Praxis von {title} {last} bleibt vom {date} an geschlossen.",
+        "Bei {last} wurde ein Diabetes mellitus Typ 2 diagnostiziert.",
+        "Sohn {first} begleitet die Patientin zur Untersuchung.",
+        "Zeuge {last} gab an, er habe nichts bemerkt.",
+        "Die Angeklagte {first} S. schwieg zu den Vorwürfen.",
+        "Verteidiger {last} beantragte Freispruch für seinen Mandanten.",
+        "Das Grundstück ging nach dem Tod von {first} an ihre Nichte {first} {last} über.",
+        "Mit {first} und {first} fuhr er im Sommer nach {city}.",
+        "Unterstützt wurde das Projekt von {name} und {org}.",
+        "Ein Interview mit {name} über Klimapolitik und Energie.",
+        "{last}: Ich halte das für einen Fehler.\n{last}: Warum?",
+        "Dank gilt {last} für die Durchsicht des Manuskripts.",
+        "Der Preis ging an {first} {last} aus {city} und an {name}.",
+        "Kontakt: {title} {name}, Abteilung Personal",
+        "Erstellt von {last}, geprüft von {last}, freigegeben am {date}.",
+        "Zur Erinnerung an {name} (1921–2004).",
+        "Die Firma wurde {date} von {first} und {first} {last} gegründet.",
+        "{first} ist Ärztin und lebt mit ihrer Familie in {city}.",
+        "Auch {gen} Bruder {first} war Musiker.",
+        "Der Pfarrer {last} segnete die Glocken der Kirche.",
+        "Vereinsmeister wurde {name} vor {name} und {name}.",
+        "Die Kinder {first} und {first} spielten im Garten.",
+        "Nach Auskunft von Herrn {last} ist die Heizung seit Montag defekt.",
+        "Mein Name ist {name} und ich wohne in {city}.",
+        "Ich heiße {first} und bin {num} Jahre alt.",
+        "Bitte wenden Sie sich an {first} {last} unter der Durchwahl {num}.",
+        "Die Rolle des Kommissars spielt {name}.",
+    ],
+}
+MORE_WITHOUT = {
+    "de": [
+        "Im Finale setzte sich die Mannschaft aus {city} in drei Sätzen durch.",
+        "Die Geschäftsführung kündigte an, das Werk in {city} zu schließen.",
+        "Laut Polizeibericht wurde ein Radfahrer leicht verletzt.",
+        "Die Ausstellung zeigt Fotografien aus drei Jahrzehnten.",
+        "Anwesend: Vorstand, Kassenprüfer, Schriftführer\nProtokoll: Geschäftsstelle",
+        "TOP 4: Bericht über den Stand der Sanierung der Turnhalle.",
+        "Die Leistungen im Fach Mathematik haben sich deutlich verbessert.",
+        "Der Antrag wurde mit großer Mehrheit angenommen, zwei Abgeordnete enthielten sich.",
+        "Mieter und Vermieter einigten sich auf eine Senkung der Nebenkosten.",
+        "Betreff: Ihre Bestellung vom {date}\nVielen Dank für Ihren Einkauf.",
+        "Die Praxis bleibt vom {date} an wegen Urlaub geschlossen.",
+        "Der Verteidiger beantragte Freispruch für seinen Mandanten.",
+        "Der Pfarrer segnete die Glocken der Kirche.",
+        "Kontakt: Abteilung Personal, Zimmer {num}",
+        "Wegen Bauarbeiten bleibt die Brücke bis Ende Mai gesperrt.",
+        "Die Stadtwerke erhöhen zum Jahreswechsel die Preise für Strom und Gas.",
+    ],
+}
+
 TITLES = {
     "de": ["Herr", "Frau", "Dr.", "Prof. Dr.", "Herr Dr.", "Frau Dr.", "Rechtsanwalt", "Rechtsanwältin"],
     "it": ["sig.", "sig.ra", "dott.", "dott.ssa", "avv.", "prof.", "signor", "signora"],
@@ -419,9 +508,14 @@ ORGS = {
 }
 
 
-def split(templates: list[str], part: str) -> list[str]:
-    """'train': every template but each 4th; 'test': each 4th (index 3, 7, ...), never seen in training."""
-    return [t for i, t in enumerate(templates) if (i % 4 == 3) == (part == "test")]
+def split(templates: list[str], part: str, test: bool = True) -> list[str]:
+    """'train': every template but each 4th; 'test': each 4th (index 3, 7, ...), never seen in training. 'fit' and
+    'dev' part 'train' again (dev: index 1, 5, ...) to choose training settings on (`names_multi.py --dev`).
+    `test=False`: a list no benchmark reads (MORE), 'train' is all of it."""
+    held = 3 if test else None
+    keep = {"test": lambda i: i == held, "train": lambda i: i != held, "fit": lambda i: i not in (1, held),
+            "dev": lambda i: i == 1}[part]
+    return [t for i, t in enumerate(templates) if keep(i % 4)]
 
 SUBJECT = {
     # what follows a name that opens a sentence: "{name} " + phrase
