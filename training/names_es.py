@@ -35,7 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 import templates_es as T  # noqa: E402
 from names_multi import FOREIGN, _fakers, _names, deterministic  # noqa: E402
-from person_names import _parts, examples, fit, person_f  # noqa: E402
+from person_names import examples, fill, fit, person_f, save  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "commons_pipelines" / "curate" / "pii" / "es_names"
@@ -188,15 +188,7 @@ class Generator:
         return str(rng.randint(1, 99))
 
     def sentence(self, template: str) -> tuple[str, list]:
-        text, ents, pos = [], [], 0
-        for piece in _parts(template):
-            slot = piece[1:-1] if piece.startswith("{") and piece.endswith("}") else None
-            value = piece if slot is None else self.name(slot) if slot in ("name", "first", "last") else self.filler(slot)
-            if slot in ("name", "first", "last"):
-                ents.append((pos, pos + len(value), "PERSON"))
-            text.append(value)
-            pos += len(value)
-        return "".join(text), ents
+        return fill(template, self.name, self.filler, ("name", "first", "last"))
 
     def heading(self) -> str:
         words = [self.rng.choice(self.words) for _ in range(self.rng.randint(2, 6))]
@@ -251,9 +243,7 @@ def train(generated: int, epochs: int, seed: int, lang: str, dev: bool, out: Pat
              "author": "msierrofer, 2023"},
             {"name": "Faker name lists", "url": "https://github.com/joke2k/faker", "license": "MIT"},
             {"name": "sentences written for this project (training/templates_es.py)", "license": "Apache-2.0"}]})
-    out.mkdir(parents=True, exist_ok=True)
-    nlp.to_disk(out)
-    size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file()) / 1e6
+    size = save(nlp, out)
     print(f"saved {out} ({size:.1f} MB) in {(time.perf_counter() - t0) / 60:.1f} min")
 
 

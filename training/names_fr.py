@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import templates_fr as T  # noqa: E402
 from names_es import PII, echr  # noqa: E402
 from names_multi import FOREIGN, _fakers, _names, deterministic  # noqa: E402
-from person_names import _parts, examples, fit, person_f  # noqa: E402
+from person_names import examples, fill, fit, person_f, save  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "commons_pipelines" / "curate" / "pii" / "fr_names"
@@ -112,15 +112,7 @@ class Generator:
         return str(rng.randint(1, 99))
 
     def sentence(self, template: str) -> tuple[str, list]:
-        text, ents, pos = [], [], 0
-        for piece in _parts(template):
-            slot = piece[1:-1] if piece.startswith("{") and piece.endswith("}") else None
-            value = piece if slot is None else self.name(slot) if slot in PERSON_SLOTS else self.filler(slot)
-            if slot in PERSON_SLOTS:
-                ents.append((pos, pos + len(value), "PERSON"))
-            text.append(value)
-            pos += len(value)
-        return "".join(text), ents
+        return fill(template, self.name, self.filler, PERSON_SLOTS)
 
     def prose(self) -> str:
         """A text with no name: a Title Case heading of common words, a sentence of Faker's French words, or a
@@ -178,9 +170,7 @@ def train(generated: int, epochs: int, seed: int, repeat: int, dev: bool, out: P
             {"name": "wordfreq word lists (headings without names)", "url": "https://github.com/rspeer/wordfreq",
              "license": "Apache-2.0 (code), CC BY-SA 4.0 (data)"},
             {"name": "sentences written for this project (training/templates_fr.py)", "license": "Apache-2.0"}]})
-    out.mkdir(parents=True, exist_ok=True)
-    nlp.to_disk(out)
-    size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file()) / 1e6
+    size = save(nlp, out)
     print(f"saved {out} ({size:.1f} MB) in {(time.perf_counter() - t0) / 60:.1f} min")
 
 

@@ -265,6 +265,27 @@ def _parts(template: str) -> list[str]:
     return [p for p in out + [template[last:]] if p]
 
 
+def fill(template: str, name, filler, person_slots: tuple[str, ...]) -> tuple[str, list]:
+    """A template with its slots filled, `name(slot)` for the person slots and `filler(slot)` for the others, and
+    the PERSON spans of the names."""
+    text, ents, pos = [], [], 0
+    for piece in _parts(template):
+        slot = piece[1:-1] if piece.startswith("{") and piece.endswith("}") else None
+        value = piece if slot is None else name(slot) if slot in person_slots else filler(slot)
+        if slot in person_slots:
+            ents.append((pos, pos + len(value), "PERSON"))
+        text.append(value)
+        pos += len(value)
+    return "".join(text), ents
+
+
+def save(nlp, out: Path) -> float:
+    """Write the pipeline to `out`; its size in MB."""
+    out.mkdir(parents=True, exist_ok=True)
+    nlp.to_disk(out)
+    return sum(f.stat().st_size for f in out.rglob("*") if f.is_file()) / 1e6
+
+
 def examples(nlp, data):
     from spacy.training import Example
 

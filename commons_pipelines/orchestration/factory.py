@@ -316,8 +316,8 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
             db = warehouse.database(spec.id)
             key, entries = pii_key(), load_entries(warehouse.takedown_dir, spec.id)
             with measured("stage") as cost:
-                part = stage_partition(spec, warehouse, home, db, k, curation_inputs(spec, db, entries, key, True),
-                                       key, entries)
+                part = stage_partition(text_spec(spec, warehouse, db)[0], warehouse, home, db, k,
+                                       curation_inputs(spec, db, entries, key, True), key, entries)
             return MaterializeResult(metadata={**partition_metadata(part), **cost.metadata()})
 
     @asset(key=curated_key, deps=[staged_key(spec) if spec.partitions else raw_key], group_name=spec.id,
@@ -450,12 +450,12 @@ def text_spec(spec: SourceSpec, warehouse: Warehouse, db: Path) -> tuple[SourceS
 
 
 def stage_partition(spec: SourceSpec, warehouse: Warehouse, home: Path, db: Path, k: int, inputs: dict,
-                    key: bytes | None, entries) -> Curated:
+                    key: bytes | None, entries, versions: list[str] | None = None) -> Curated:
     """Partition k's row steps (curate/partitions.stage), or its current curation when its inputs are unchanged;
-    one run at a time per partition."""
+    one run at a time per partition. `spec` carries the source's text columns (text_spec); `versions` are
+    partition_versions, read here when not given."""
     with source_lock(home, f"{spec.id}.{k:03d}", f"partition {k:03d}"):
-        spec, _ = text_spec(spec, warehouse, db)
-        version = partition_versions(db, spec.partitions)[k]
+        version = (versions or partition_versions(db, spec.partitions))[k]
         batches = read_records(db, warehouse.batch_rows, where=spec.where, partition=(k, spec.partitions))
         return parts.stage(spec, batches, warehouse.curated(spec.id), k, parts.partition_inputs(inputs, version),
                            pii_key=key, workers=warehouse.workers, engine=warehouse.engine,
@@ -467,15 +467,16 @@ def curate_partitions(context: AssetExecutionContext, spec: SourceSpec, warehous
                       inputs: dict) -> Curated:
     """Every partition's row steps (those whose records or inputs changed), then dedup over them all. A partition
     staged here is reported as a materialisation of its partition of the `staged` asset."""
+    spec, detected = text_spec(spec, warehouse, db)
+    versions = partition_versions(db, spec.partitions)
     staged = []
     for k in range(spec.partitions):
-        part = stage_partition(spec, warehouse, home, db, k, inputs, key, entries)
+        part = stage_partition(spec, warehouse, home, db, k, inputs, key, entries, versions)
         if not part.reused:
             context.log_event(AssetMaterialization(asset_key=staged_key(spec), partition=f"{k:03d}",
                                                    metadata=partition_metadata(part)))
         staged.append(part)
     parts.drop_others(warehouse.curated(spec.id), spec.partitions)
-    spec, detected = text_spec(spec, warehouse, db)
     context.log.info(f"{spec.id}: partitions staged anew: "
                      + (", ".join(f"{k:03d}" for k, p in enumerate(staged) if not p.reused) or "none"))
     return parts.combine(spec, staged, warehouse.curated(spec.id), count, published=published or (),
