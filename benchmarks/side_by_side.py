@@ -9,7 +9,7 @@ tree and one after the other:
   publish each in its own process (COMMONS_WORKERS=2), end to end being their sum;
 - with `--nightly N`: one nightly of N tiny sources (10 rows each) in process, the orchestration overhead.
 Every process tree is measured from outside: wall seconds (interpreter start and imports included), CPU seconds
-and peak RSS of all its processes (psutil, sampled every 0.1 s; a process's own CPU is its last sample), and the
+and peak RSS and PSS of all its processes (psutil, sampled every 0.1 s; a process's own CPU is its last sample), and the
 largest process's peak (VmHWM). Nothing is written into the project but the results table:
     python benchmarks/side_by_side.py --mb 300 --out benchmarks/results/side_by_side.md
 """
@@ -58,7 +58,7 @@ def measure(cmd: list[str], env: dict | None = None) -> dict:
     seen: dict[int, psutil.Process] = {}
     cpu: dict[int, float] = {}
     hwm: dict[int, int] = {}
-    tree_peak = 0
+    tree_peak = pss_peak = 0
     while True:
         done = child.poll() is not None
         try:
@@ -66,17 +66,18 @@ def measure(cmd: list[str], env: dict | None = None) -> dict:
                 seen.setdefault(p.pid, p)
         except psutil.NoSuchProcess:
             pass
-        tree = 0
+        tree = pss = 0
         for pid, p in list(seen.items()):
             try:
                 with p.oneshot():
                     t = p.cpu_times()
                     cpu[pid] = t.user + t.system
                     tree += p.memory_info().rss
+                pss += p.memory_full_info().pss
                 hwm[pid] = max(hwm.get(pid, 0), _vmhwm(pid))
             except (psutil.NoSuchProcess, psutil.ZombieProcess, FileNotFoundError, ProcessLookupError):
                 seen.pop(pid)
-        tree_peak = max(tree_peak, tree)
+        tree_peak, pss_peak = max(tree_peak, tree), max(pss_peak, pss)
         if done and not seen:
             break
         time.sleep(0.1)
@@ -85,7 +86,7 @@ def measure(cmd: list[str], env: dict | None = None) -> dict:
         raise SystemExit(f"{' '.join(map(str, cmd))} failed with exit code {child.returncode}")
     result = json.loads(out.strip().splitlines()[-1])
     return {**result, "seconds": time.perf_counter() - start, "cpu": sum(cpu.values()), "rss": tree_peak,
-            "largest": max(hwm.values(), default=0)}
+            "pss": pss_peak, "largest": max(hwm.values(), default=0)}
 
 
 def _vmhwm(pid: int) -> int:
@@ -212,7 +213,11 @@ def row(name: str, r: dict, mb: float, docs: int | None = None) -> str:
     docs = r["documents"] if docs is None else docs
     s = r["seconds"]
     return (f"| {name} | {docs:,} | {r['written']:,} | {s:.1f} | {docs / s:,.0f} | {mb / s:.2f} | "
-            f"{r['rss'] / 2**20:,.0f} | {r['largest'] / 2**20:,.0f} | {r['cpu']:.1f} |")
+            f"{r['rss'] / 2**20:,.0f} | {_mb(r.get('pss'))} | {r['largest'] / 2**20:,.0f} | {r['cpu']:.1f} |")
+
+
+def _mb(n: int | None) -> str:
+    return "—" if n is None else f"{n / 2**20:,.0f}"
 
 
 def run(args) -> str:
@@ -252,7 +257,9 @@ def run(args) -> str:
 def render(results: dict, manifest: dict, args) -> str:
     mb = manifest["bytes"] / 1e6
     ours_total = {"seconds": sum(results[s]["seconds"] for s in STAGES), "cpu": sum(results[s]["cpu"] for s in STAGES),
-                  "rss": max(results[s]["rss"] for s in STAGES), "largest": max(results[s]["largest"] for s in STAGES),
+                  "rss": max(results[s]["rss"] for s in STAGES),
+                  "pss": max(results[s].get("pss", 0) for s in STAGES) or None,
+                  "largest": max(results[s]["largest"] for s in STAGES),
                   "documents": results["ingest"]["documents"], "written": results["publish"]["written"]}
     lines = [
         f"# Side by side: our pipeline, datatrove and the I/O floor on {mb:.0f} MB of JSONL", "",
@@ -265,11 +272,13 @@ def render(results: dict, manifest: dict, args) -> str:
         "Seconds are wall time of the whole process tree, interpreter start and imports included. documents/s and MB/s "
         "are of the documents and bytes that entered the stage or tool (for our later stages: the rows they got). "
         "Peak RSS (tree) is the largest sum of the RSS of all processes of the tree at one sample (every 0.1 s; "
-        "shared pages count once per process); largest process is the highest VmHWM of one of them. CPU seconds "
+        "shared pages count once per process); peak PSS (tree) is the same sum of proportional set sizes, where a "
+        "page shared by k processes counts 1/k in each, so the tree's memory is not counted twice; largest process "
+        "is the highest VmHWM of one of them. CPU seconds "
         "are user + system of every process of the tree.", "",
         "| tool / stage | documents in | documents out | seconds | documents/s | MB/s | peak RSS MB (tree) | "
-        "largest process MB | CPU s |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "peak PSS MB (tree) | largest process MB | CPU s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         row("pyarrow read JSONL + write zstd Parquet (the I/O floor), 2 processes", results["floor"], mb),
     ]
     if "datatrove" in results:

@@ -6,8 +6,9 @@ process. Each worker builds its own steps once (models load once per worker); th
 quarantined rows of each batch travel back with it and are added to the main process's steps, which report them.
 Small inputs never pay for starting the pool: an input of at most `after` batches goes through in process; a larger
 one goes to the pool from its first batch, so the main process never loads the models (lingua's alone take 230 MB
-per process). At most `2 × workers` batches are in flight, so memory stays bounded by batches, not by the dataset. With the engine
-`ray` the same happens in actors of a Ray cluster instead of local processes (engines.py).
+per process). At most `workers + 1` batches are in flight (one more than the workers, so none waits), so memory
+stays bounded by batches, not by the dataset. With the engine `ray` the same happens in actors of a Ray cluster
+instead of local processes (engines.py).
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ def run_parallel(steps: list[Step], build: Callable[[], list[Step]], batches: It
 def _local(build: Callable[[], list[Step]], batches: Iterator[pa.RecordBatch], workers: int) -> Iterator[tuple]:
     context = mp.get_context("spawn")  # no fork: the parent holds DuckDB, GX and Dagster threads
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start, initargs=(build,)) as pool:
-        yield from in_order((pool.submit(_work, b) for b in batches), Future.result, 2 * workers)
+        yield from in_order((pool.submit(_work, b) for b in batches), Future.result, workers + 1)
 
 
 def _collect(result: tuple, prefix: list[Step], sink: Reject) -> Iterator[pa.RecordBatch]:

@@ -13,7 +13,7 @@ from dagster import ConfigurableResource
 
 from ..ingest import warehouse
 from ..publish import Target, open_target
-from ..settings import Settings
+from ..settings import BATCH_ROWS, Settings
 from ..spec import SourceSpec
 
 
@@ -27,7 +27,7 @@ class Warehouse(ConfigurableResource):
     workers: int = 1  # processes for the curation steps before dedup
     engine: str = "local"  # or "ray": those steps run on the Ray cluster at ray_address
     ray_address: str | None = None
-    batch_rows: int = 16_384
+    batch_rows: int = BATCH_ROWS
 
     def database(self, source_id: str) -> Path:
         return warehouse.database(Path(self.warehouse_dir), source_id)
