@@ -99,6 +99,21 @@ def test_mixed_document_gives_dominant_and_second(udhr):
     assert share[1] == 0.0
 
 
+MAJOR = ["en", "fr", "de", "es", "it", "pt", "nl", "ru", "pl", "cs", "sv", "fi", "tr", "ar", "fa", "hi", "zh", "ja",
+         "ko", "vi", "el", "he", "uk", "hu", "ro"]
+
+
+def test_texts_of_one_language_get_no_second(udhr):
+    """Blocks of 2 to 5 consecutive paragraphs of one language: what CLD2 reads as one language is not cut into
+    segments, whose misreadings would name a second language."""
+    blocks = [(g, "\n".join(udhr[g][k:k + n])) for g in MAJOR for n in (2, 5) for k in range(0, len(udhr[g]) - n, n)]
+    out = run(LanguageId(["text"], LanguageConfig()), pa.record_batch({"text": [t for _, t in blocks]}))
+    assert len(blocks) > 900
+    second = [(g, l2) for (g, _), l2 in zip(blocks, out["_lang2"].to_pylist()) if l2 is not None]
+    assert second == []
+    assert sum(lang.split("-")[0] == g for (g, _), lang in zip(blocks, out["_lang"].to_pylist())) / len(blocks) > 0.99
+
+
 def test_second_off_drops_the_columns(udhr):
     out = run(LanguageId(["text"], LanguageConfig(second=False)), pa.record_batch({"text": [udhr["fr"][0]]}))
     assert out.column_names == ["text", "_lang", "_lang_score"]
