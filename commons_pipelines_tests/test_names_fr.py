@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "training"))
 import names_es as E  # noqa: E402
 import names_fr as N  # noqa: E402
 
-from commons_pipelines.curate.pii.ner import MODELS, _model, load_ner  # noqa: E402
+from commons_pipelines.curate.pii.ner import MODELS, SpacyNer, _model, _not_a_name, load_ner  # noqa: E402
 
 WITH = [
     ("Hier après-midi, Hélène Marchand-Leroy a appelé le cabinet pour déplacer son rendez-vous.",
@@ -72,3 +72,20 @@ def test_the_kept_out_decisions_never_reach_training():
     blocks = [t.replace("’", "'") for p, d in zip(decisions, docs) if p == "test"
               for t, _ in (E.join(d[k:k + 5]) for k in range(0, len(d), 5))]
     assert blocks == [t for t, _ in kept]
+
+
+def test_the_backend_s_rules_find_anonymised_parties_and_names_with_particles():
+    """Without a model (cues, census names and patterns): a French title before an initial is a name, and a name
+    does not end on a particle ("Jan Van", a census pair, runs on to "Van der Veken")."""
+    texts = {"Le 3 mars 2004, la police a interrogé M. K. à son domicile de Lyon.": ["K"],
+             "Selon Mme [L.], son fils n'avait pas été informé de ses droits.": ["[L.]"],
+             "Le rapport cite Jan Van der Veken comme témoin.": ["Jan Van der Veken"],
+             "Le modèle M. 3 et la classe A sont décrits au chapitre IV.": []}
+    found = SpacyNer({}, default="").find(list(texts))
+    assert [[t[s:e] for s, e, k in spans if k == "PERSON"] for t, spans in zip(texts, found)] == list(texts.values())
+
+
+def test_a_capitalised_common_noun_alone_is_no_name():
+    text = "La Déclaration universelle et la Convention lient la Cour ; M. Petit et M. Wynne ont signé."
+    at = {w: (text.index(w), text.index(w) + len(w)) for w in ("Déclaration", "Convention", "Cour", "Petit", "Wynne")}
+    assert [w for w, (s, e) in at.items() if _not_a_name(text, s, e, "fr")] == ["Déclaration", "Convention", "Cour"]
