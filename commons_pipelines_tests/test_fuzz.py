@@ -36,14 +36,15 @@ from commons_pipelines.curate.normalize import NormalizeColumns, NormalizeText
 from commons_pipelines.curate.pii import Pii
 from commons_pipelines.curate.quality import GOPHER, QualityFilter
 from commons_pipelines.ingest import readers, warehouse
-from commons_pipelines.ingest.runner import as_arrow
 from commons_pipelines.ingest.readers import REASONS, UNREADABLE, Quarantined, open_stream, read_file
+from commons_pipelines.ingest.runner import typed
 from commons_pipelines.naming import column_name
 from commons_pipelines.spec import FilesConfig, LanguageConfig, NormalizeConfig, PiiConfig, QualityConfig
 
 SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example]
 FUZZ = settings(derandomize=True, deadline=None, database=None, suppress_health_check=SLOW)
-SMALL = {"MAX_RECORD": 4000, "CSV_BATCH_ROWS": 3, "JSONL_BATCH_ROWS": 3, "PARQUET_BATCH_ROWS": 4, "BATCH_CHARS": 500}
+SMALL = {"MAX_RECORD": 4000, "CSV_BATCH_ROWS": 3, "JSONL_BATCH_ROWS": 3, "PARQUET_BATCH_ROWS": 4, "BATCH_CHARS": 500,
+         "JSONL_CHUNK": 300}
 POSITION = re.compile(r"(line|row|row group) [1-9][0-9]*")
 
 
@@ -598,11 +599,11 @@ JSON_SCALARS = st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), st.one_of(
     st.sampled_from(["2024-05-01T10:00:00Z", "2024-05-01"]), st.lists(st.integers(-9, 9), max_size=2)), max_size=4)
 
 
-def landed(batches: list[list[dict]], arrow: bool, folder: Path):
-    """The batches loaded as the ingest loads them, either through as_arrow or all as dicts: the records table's
-    columns with their types, and its rows."""
+def landed(batches: list, arrow: bool, folder: Path):
+    """Reader items (lists of dicts, batches; entries are skipped) loaded as the ingest loads them (`typed`), or
+    the dicts all as dicts: the records table's columns with their types, and its rows."""
     types: dict = {}
-    items = [as_arrow(rows, types) if arrow else rows for rows in batches]
+    items = [typed(part, types) if arrow else part for part in batches if not isinstance(part, Quarantined)]
     ids = itertools.count()
     items = [i if isinstance(i, list) else i.append_column("_dlt_load_id", pa.array(["x"] * i.num_rows))
              .append_column("_dlt_id", pa.array([str(next(ids)) for _ in range(i.num_rows)])) for i in items]
@@ -638,6 +639,132 @@ def test_records_of_one_type_per_key_go_as_arrow_and_the_rest_as_dicts():
     assert [type(i).__name__ for i in arrow[2]] == ["RecordBatch", "list", "list", "RecordBatch"]
     assert arrow[:2] == dicts[:2]
     assert ("a__v_text", "VARCHAR") in arrow[0] and ("c", "JSON") in arrow[0]
+
+
+# Property: the pyarrow JSONL path gives what the Python reader gives
+
+JSONL_KEY = st.sampled_from(["a", "b", "c", "_id", "id", "A b", "a_b", "", "when"])
+JSONL_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-9, 9), st.integers(-(2**63), 2**63 - 1), st.integers(2**63, 2**70),
+    st.floats(), st.floats(-1e15, 1e15), TEXT, st.sampled_from(["2024-05-01T10:00:00+02:00", "2024-05-01", "x\\u0000"]),
+    st.lists(st.integers(-9, 9), max_size=2), st.dictionaries(st.sampled_from(["k", "_k"]), st.integers(), max_size=2))
+ODD_LINES = [b'{"a": 1, "a": "x"}', b'{"a": 1}{"a": 2}', b'{"a": 1} null', b"null", b"  null", b'{"a": 1e5}',
+             b'{"a": -0}', b'{"a": "\\ud83d\\ude00"}', b'{"a": "\\ud83d"}', b'{"a": "\\u0000"}', b'{"a": 1}\r{"a": 2}',
+             b' {"a": 1}', b'{"a": "caf\xe9"}', b'{"\xff": 1}', b'{"a": ' + b"[" * 70 + b"]" * 70 + b"}", b"\x0b"]
+
+CLEAN_RECORD = st.dictionaries(st.sampled_from(["a", "b", "c"]), st.one_of(st.integers(), TEXT, st.floats()),
+                               min_size=1, max_size=3).map(lambda d: json.dumps(d).encode())  # pyarrow may take it
+
+
+@st.composite
+def jsonl_lines(draw, values=JSONL_VALUES):
+    kind = draw(st.sampled_from(["good"] * 8 + ["hostile", "odd", "blank"]))
+    if kind == "good":
+        value = draw(st.dictionaries(JSONL_KEY, values, max_size=4))
+        return json.dumps(value, ensure_ascii=draw(st.booleans())).encode()
+    if kind == "hostile":
+        return HOSTILE_JSON[draw(st.sampled_from(sorted(HOSTILE_JSON)))][0].encode()
+    return draw(st.sampled_from(ODD_LINES if kind == "odd" else [b"", b"  ", b"\t \r"]))
+
+
+def jsonl_file(lines: list[bytes], end: bytes, bom: bool, last: bool) -> bytes:
+    return (b"\xef\xbb\xbf" if bom else b"") + end.join(lines) + (end if last else b"")
+
+
+def read_jsonl_both(raw: bytes, name: str = "f.jsonl", **limits) -> tuple[list, list, dict, dict]:
+    """The file read with the pyarrow path (under `limits`) and by the Python reader alone, and their notes."""
+    with small_limits(), mock.patch.multiple(readers, **limits):
+        fast = read(raw, name, fast_notes := {}, format="jsonl")
+        with mock.patch.object(readers, "FAST_JSONL", False):
+            python = read(raw, name, python_notes := {}, format="jsonl")
+    return fast, python, fast_notes, python_notes
+
+
+def same_rows(items: list) -> list:
+    """Rows with their null values left out (an Arrow row has every column; dlt lands null and absent alike) and
+    the entries."""
+    rows, bad = split(items)
+    return [[{k: v for k, v in r.items() if v is not None} for r in rows], [q.as_row() for q in bad]]
+
+
+@fuzz(300)
+@given(st.lists(st.one_of(jsonl_lines(), CLEAN_RECORD), max_size=14), st.sampled_from([b"\n", b"\r\n"]),
+       st.booleans(), st.booleans(), st.sampled_from([1, 16, 100, 1000, 1 << 20]), st.sampled_from(["", ".gz"]))
+def test_the_arrow_jsonl_reader_gives_what_the_python_reader_gives(lines, end, bom, last, chunk, suffix):
+    """Chunks pyarrow may take (clean records) and those it must not (bad lines, nested values, integral or
+    non-finite floats, ISO dates, keys renamed or folding to one name, blank and odd lines) mixed, with chunk edges
+    anywhere: rows, entries (with their lines) and notes are the Python reader's."""
+    raw = jsonl_file(lines, end, bom, last)
+    fast, python, fast_notes, python_notes = read_jsonl_both(compress(raw, "gzip") if suffix else raw,
+                                                             "f.jsonl" + suffix, JSONL_CHUNK=chunk)
+    check_items(fast)
+    assert same_rows(fast) == same_rows(python)
+    assert fast_notes == python_notes
+
+
+# floats bounded and non-integral, as in JSON_SCALARS (dlt's dict path, not ours)
+LANDING_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-(2**63), 2**63 - 1), TEXT,
+                           st.floats(-1e15, 1e15).filter(lambda f: not f.is_integer()),
+                           st.sampled_from(["2024-05-01T10:00:00Z", "2024-05-01"]), st.lists(st.integers(), max_size=2))
+
+
+LANDING_RECORD = st.dictionaries(st.sampled_from(["a", "b", "c", "when"]), LANDING_VALUES, min_size=1,
+                                 max_size=4).map(lambda d: json.dumps(d).encode())
+
+
+@fuzz(5)
+@given(st.lists(st.one_of(LANDING_RECORD, LANDING_RECORD, jsonl_lines(LANDING_VALUES)), min_size=4, max_size=14),
+       st.sampled_from([1, 60]))
+def test_jsonl_read_by_pyarrow_lands_what_the_python_reader_lands(lines, chunk):
+    fast, python, _, _ = read_jsonl_both(jsonl_file(lines, b"\n", False, True), JSONL_CHUNK=chunk)
+    with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
+        assert landed(fast, True, Path(a))[:2] == landed(python, True, Path(b))[:2]
+
+
+def test_a_clean_jsonl_is_read_by_pyarrow_and_a_dirty_one_quarantines_its_lines():
+    records = [{"id": i, "text": f"line {i} \u00e9\U0001F600", "score": i + 0.5, "ok": i % 2 == 0,
+                "when": "2024-05-01T10:00:00Z", "note": None} for i in range(400)]
+    clean = b"".join(json.dumps(r).encode() + b"\n" for r in records)
+    fast, python, _, _ = read_jsonl_both(clean, JSONL_CHUNK=4000)
+    assert all(isinstance(i, pa.RecordBatch) and i.schema.metadata == {readers.JSON_ROWS: b""} for i in fast)
+    assert len(fast) > 5 and same_rows(fast) == same_rows(python)
+    assert fast[0].schema.field("when").type == pa.string()  # not the timestamp pyarrow would make of it
+    lines = clean.splitlines()
+    lines[10], lines[150], lines[200] = b'{"id": NaN}', b'{"id": 1, "id": -2}', b"null"
+    lines[399] = b'{"text": "\xc3\x28"}'
+    fast, python, _, _ = read_jsonl_both(b"\n".join(lines), JSONL_CHUNK=4000)
+    assert [(q.position, q.reason) for q in fast if isinstance(q, Quarantined)] == [
+        ("line 11", "malformed_json"), ("line 201", "not_an_object"), ("line 400", "invalid_encoding")]
+    assert same_rows(fast) == same_rows(python) and {"id": -2} in same_rows(fast)[0]  # Python keeps the last
+    kinds = [type(i).__name__ for i in fast if not isinstance(i, Quarantined)]
+    assert kinds.count("list") and kinds.count("RecordBatch") > kinds.count("list")  # only the dirty chunks
+
+
+def test_keys_new_in_a_chunk_are_named_in_the_order_of_their_records():
+    raw = b'{"_id": 1}\n{"id": 2}\n{"A b": 3, "a_b": 4}\n{"_id": 5, "id": 6, "a_b": 7}\n'
+    fast, python, fast_notes, python_notes = read_jsonl_both(raw * 3, JSONL_CHUNK=1 << 20)
+    assert same_rows(fast) == same_rows(python) and fast_notes == python_notes == {"renamed": {"_id": "id"}}
+    assert split(fast)[0][3] == {"id": 5, "id_2": 6, "a_b_2": 7}
+    fast, python, _, _ = read_jsonl_both(raw * 3, JSONL_CHUNK=len(raw))  # the keys known, later chunks are Arrow
+    assert same_rows(fast) == same_rows(python) and isinstance(fast[-1], pa.RecordBatch)
+    # a date key first seen in a quarantined line is read as text afterwards, but not named before it shows
+    raw = b'{"when": "2024-05-01", "x": NaN}\n{"a": 1}\n{"When": "x", "when": "y"}\n'
+    fast, python, _, _ = read_jsonl_both(raw, JSONL_CHUNK=20)
+    assert same_rows(fast) == same_rows(python) and same_rows(fast)[0][1] == {"when": "x", "when_2": "y"}
+
+
+def test_a_json_column_that_changes_type_between_chunks_becomes_dicts():
+    raw = b'{"a": 1, "b": "x"}\n' * 20 + b'{"a": "one", "b": "y"}\n' * 20
+    fast, python, _, _ = read_jsonl_both(raw, JSONL_CHUNK=380)  # the first chunk: the 20 lines of ints
+    types: dict = {}
+    parts = [typed(p, types) for p in fast]
+    assert all(isinstance(p, pa.RecordBatch) for p in fast)
+    assert isinstance(parts[0], pa.RecordBatch) and isinstance(parts[-1], list)
+    assert parts[-1][0] == {"a": "one", "b": "y"}
+    assert types == {"a": pa.int64(), "b": pa.string()}
+    with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
+        got = landed(fast, True, Path(a))
+        assert got[:2] == landed(python, True, Path(b))[:2] and ("a__v_text", "VARCHAR") in got[0]
 
 
 # Properties: the stateless curation steps

@@ -1,5 +1,5 @@
-"""Parse one file into Arrow record batches (CSV, TSV, Parquet) or lists of dicts (JSONL, JSON); what cannot be parsed
-comes out as quarantine entries, never as an exception.
+"""Parse one file into Arrow record batches (CSV, TSV, Parquet, clean JSONL) or lists of dicts (JSONL, JSON); what
+cannot be parsed comes out as quarantine entries, never as an exception.
 
 Plain functions over a binary stream, so they are tested without dlt. CSV is read with every column as text: the raw
 layer keeps what the file says; typing is a curation decision.
@@ -40,6 +40,22 @@ A record is a CSV record (a blank line is none), a non-blank JSONL line, an item
                        file's rows.
 
 Every entry's detail is one line and its raw at most RAW_CHARS characters, with undecodable bytes written "\\xff".
+
+Fast paths: pyarrow reads a clean CSV file (the Python reader takes over from the start at the first doubt) and clean
+JSONL chunks (JSONL_CHUNK bytes of whole lines; "line N" still counts over the file). A JSONL chunk goes to the Python
+reader, with the same key names, unless pyarrow's table is what the Python reader and the runner's `as_arrow` would
+land. Checked on the raw bytes first: every non-blank line starts with "{" (pyarrow reads a line `null` as a row of
+nulls, and crashes when it comes first), no NUL or "\\u0000" (pyarrow keeps them), no line of more than MAX_DEPTH
+brackets (pyarrow crashes on deep nesting), none of MAX_RECORD bytes. Then on the table: pyarrow raised nothing
+(duplicate keys, lone surrogates, syntax errors, a value changing type: Python says which line and why), one row per
+non-blank line (two values on a line, a bare CR), valid UTF-8 (pyarrow does not check it), only string, int64, bool or
+double columns (nested values land as JSON from the dicts), no double NaN or infinite (pyarrow reads NaN and Infinity)
+or integral (the literal may have been an int, which makes a column of int and float dicts; "1e5" is a float in Python;
+an integer past int64 comes as a double too, 1e400 as an error); strings pyarrow takes for timestamps are read again as
+text; a column null in every row is left out (as_arrow leaves it out too). New keys are named by _Keys unless their
+names would depend on record order (a forced rename, two names folding to one). Such batches carry JSON_ROWS in their
+schema metadata: the runner types them as it types dicts (runner.json_arrow). Each such rule is tested against the
+Python reader (test_fuzz.py).
 """
 
 from __future__ import annotations
@@ -57,6 +73,7 @@ from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.json as pj
 import pyarrow.parquet as pq
 
 from ..columns import input_names
@@ -64,6 +81,9 @@ from ..spec import FilesConfig
 
 CSV_BATCH_ROWS = 20_000
 JSONL_BATCH_ROWS = 5000
+JSONL_CHUNK = 4 << 20  # bytes of whole lines pyarrow reads at a time
+FAST_JSONL = True  # False: the Python reader reads every line (what the fast path is tested against)
+JSON_ROWS = b"commons.json_rows"  # schema metadata of pyarrow's JSON rows: the runner types them as it types dicts
 PARQUET_BATCH_ROWS = 64_000
 BATCH_CHARS = 64 << 20  # a batch is also cut at this much text, so that large fields do not pile up
 MAX_RECORD = 16 << 20
@@ -599,11 +619,31 @@ def _parse(raw: bytes) -> dict | tuple[str, str]:
 
 
 def read_jsonl(buffered: io.BufferedReader, name: str, renamed: dict, at: _Position) -> Iterator[Item]:
+    """JSON lines: chunk by chunk, pyarrow's reading where `_Fast` takes it, else the Python reader's (same keys,
+    lines counted over the file)."""
     keys = _Keys(renamed)
+    if not FAST_JSONL:
+        yield from _python_jsonl(buffered, name, keys, 0, at)
+        return
+    fast = _Fast(keys)
+    done = 0
+    at.where = lambda: f"line {done + 1}"
+    for chunk, big in _chunks(buffered):
+        batches = None if big else fast.read(chunk, first=not done)
+        if batches is None:
+            yield from _python_jsonl(io.BytesIO(chunk), name, keys, done)
+        else:
+            yield from batches
+        done += chunk.count(b"\n") + (chunk[-1:] != b"\n")
+
+
+def _python_jsonl(lines: BinaryIO, name: str, keys: _Keys, start: int, at: _Position | None = None) -> Iterator[Item]:
+    """The lines one by one with Python's json; `start`: lines of the file before them."""
     rows: list[dict] = []
-    size = number = 0
-    at.where = lambda: f"line {number + 1}"
-    read = partial(buffered.readline, MAX_RECORD)
+    size, number = 0, start
+    if at:
+        at.where = lambda: f"line {number + 1}"
+    read = partial(lines.readline, MAX_RECORD)
     for raw in iter(read, b""):
         number += 1
         if len(raw) >= MAX_RECORD and raw[-1:] != b"\n":
@@ -630,6 +670,114 @@ def read_jsonl(buffered: io.BufferedReader, name: str, renamed: dict, at: _Posit
             rows, size = [], 0
     if rows:
         yield rows
+
+
+def _chunks(stream: BinaryIO) -> Iterator[tuple[bytes, bool]]:
+    """The stream as (chunk, big): chunks of whole lines of about JSONL_CHUNK bytes (the last line may lack its
+    "\\n"); a line that reaches MAX_RECORD bytes without one comes as its first bytes, big, and the rest is skipped."""
+    rest = b""
+    while data := stream.read(JSONL_CHUNK):
+        end = data.rfind(b"\n") + 1
+        if end:
+            yield rest + data[:end], False
+            rest = data[end:]
+            continue
+        rest += data
+        if len(rest) >= MAX_RECORD:
+            yield rest, True
+            rest = b""
+            while piece := stream.read(PIECE):
+                if end := piece.find(b"\n") + 1:
+                    rest = piece[end:]
+                    break
+    if rest:
+        yield rest, False
+
+
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[{\n")
+_ODD = re.compile(rb"\n(?!\{)")
+_JSON_TYPES = (pa.string(), pa.int64(), pa.float64(), pa.bool_())
+
+
+class _Fast:
+    """pyarrow's reading of a chunk of lines, taken only when it is what the Python reader and the runner's
+    `as_arrow` would land (see the module docstring); otherwise None, and the Python reader reads the chunk."""
+
+    def __init__(self, keys: _Keys) -> None:
+        self.keys = keys
+        self.text: list[str] = []  # keys whose strings pyarrow took for timestamps: read as text
+
+    def read(self, chunk: bytes, first: bool) -> list[pa.RecordBatch] | None:
+        if len(chunk) >= MAX_RECORD and max(map(len, chunk.split(b"\n"))) >= MAX_RECORD:
+            return None  # record_too_large
+        body = chunk.removeprefix(_BOM) if first else chunk
+        text = body[:-1] if body[-1:] == b"\n" else body
+        lines = text.count(b"\n") + 1
+        blank = odd = 0  # lines that are blank, that do not start with "{"
+        if not text.startswith(b"{") or _ODD.search(text):
+            blank = sum(not line.strip(b" \t\r") for line in text.split(b"\n"))
+            odd = lines - text.count(b"\n{") - text.startswith(b"{")
+            if blank == lines:
+                return []
+        brackets = body.translate(None, _NOT_BRACKETS)
+        # pyarrow takes a line of null for a row of nulls (or crashes on it), NUL and \u0000 for text, and crashes on
+        # deep nesting; nesting is refused below, but only after pyarrow has read it
+        if (odd > blank or b"\x00" in body or b"\\u0000" in body
+                or (len(brackets) - brackets.count(b"\n") - (lines - blank) >= MAX_DEPTH
+                    and max(map(len, brackets.split(b"\n"))) > MAX_DEPTH)):
+            return None
+        try:
+            table = self._parse(body)
+            if table is None or table.num_rows != lines - blank:
+                return None  # a line with two values, or a bare "\r" between two
+            table.validate(full=True)  # pyarrow does not check that text is UTF-8
+            keys = table.schema.names  # nor keys
+        except Exception:  # noqa: BLE001 - anything pyarrow refuses, Python says why
+            return None
+        kept, nulls = [], set()
+        for i, (col, t) in enumerate(zip(table.columns, table.schema.types)):
+            if col.null_count == len(col):
+                nulls.add(keys[i])
+                continue  # as_arrow leaves out a key null in every record
+            if t not in _JSON_TYPES:
+                return None  # nested values land as JSON from the dicts
+            if t == pa.float64() and pc.any(pc.or_(pc.invert(pc.is_finite(col)),
+                                                   pc.equal(pc.trunc(col), col))).as_py():
+                return None  # NaN, Infinity, or integral: Python's may be an int ("1"; "1e5" is a float)
+            kept.append(i)
+        if not kept or not (names := self._names(keys, nulls & set(self.text))):
+            return None
+        table = pa.Table.from_arrays([table.column(i) for i in kept], [names[i] for i in kept],
+                                     metadata={JSON_ROWS: b""})
+        return table.to_batches(max_chunksize=JSONL_BATCH_ROWS)
+
+    def _parse(self, body: bytes) -> pa.Table | None:
+        """The chunk as pyarrow reads it, the strings it takes for timestamps read again as text."""
+        while True:
+            schema = pa.schema([(k, pa.string()) for k in self.text]) if self.text else None
+            table = pj.read_json(
+                pa.py_buffer(body), read_options=pj.ReadOptions(use_threads=False, block_size=len(body) + 1),
+                parse_options=pj.ParseOptions(explicit_schema=schema, newlines_in_values=False,
+                                              unexpected_field_behavior="infer"))
+            dates = [f.name for f in table.schema if pa.types.is_temporal(f.type)]
+            if not dates or set(dates) <= set(self.text):
+                return table if not dates else None
+            self.text += dates
+
+    def _names(self, keys: list[str], absent: set[str]) -> list[str] | None:
+        """Warehouse names of the keys; None when the naming of new ones would depend on the order of the records
+        (a forced rename, two that fold to one name), pass MAX_COLUMNS or name a key the chunk may not have (`absent`:
+        null columns of the explicit schema): the Python reader names them."""
+        known = self.keys.names
+        new = [k for k in keys if k not in known]
+        if new:
+            names = [_one_name(k) for k in new]
+            bases = {b for b, _ in names}
+            if (any(forced for _, forced in names) or len(bases) < len(new) or bases & self.keys.taken
+                    or len(known) + len(new) > MAX_COLUMNS or absent.intersection(new)):
+                return None
+            self.keys._add(new)
+        return [known[k] for k in keys]
 
 
 MAX_DOCUMENT = 1 << 30

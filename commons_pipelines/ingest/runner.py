@@ -38,7 +38,7 @@ from ..columns import (INGEST_RUN, INGEST_RUN_FIELD, RETRIEVED_AT, RETRIEVED_AT_
 from ..faults import failpoint
 from ..spec import SourceSpec
 from .listing import Listed, Plan
-from .readers import UNREADABLE, Quarantined
+from .readers import JSON_ROWS, UNREADABLE, Quarantined
 from .state import QUARANTINE, RECORDS, FileResult, column_types, dlt_columns, known_files, reconcile, record_empty_listing
 
 QUARANTINE_SCHEMA = pa.schema([
@@ -89,12 +89,32 @@ def as_arrow(rows: list[dict], types: dict[str, pa.DataType | None]) -> pa.Recor
             seen[key] = _SCALARS.get(kinds.pop()) if len(kinds) == 1 else None
             arrays.append(values)
             names.append(key)
-    fits = bool(names) and all(t is not None and types.get(k, t) == t for k, t in seen.items())
-    for k, t in seen.items():
-        types.setdefault(k, t if fits else None)
-    if not fits:
+    if not _fits(seen, types):
         return rows
     return pa.RecordBatch.from_arrays([pa.array(v, seen[k]) for k, v in zip(names, arrays)], names)
+
+
+def json_arrow(batch: pa.RecordBatch, types: dict[str, pa.DataType | None]) -> pa.RecordBatch | list[dict]:
+    """as_arrow for JSON records pyarrow read (readers.JSON_ROWS: scalar columns, none null in every row): the
+    batch, or the dicts the Python reader gives (nulls left out, as dlt leaves them out)."""
+    batch = batch.replace_schema_metadata(None)
+    if _fits(dict(zip(batch.schema.names, batch.schema.types)), types):
+        return batch
+    return [{k: v for k, v in r.items() if v is not None} for r in batch.to_pylist()]
+
+
+def _fits(seen: dict[str, pa.DataType | None], types: dict[str, pa.DataType | None]) -> bool:
+    fits = bool(seen) and all(t is not None and types.get(k, t) == t for k, t in seen.items())
+    for k, t in seen.items():
+        types.setdefault(k, t if fits else None)
+    return fits
+
+
+def typed(part, types: dict[str, pa.DataType | None]):
+    """What the runner hands dlt for a part: as_arrow for dicts, json_arrow for JSON rows, other Arrow as it is."""
+    if isinstance(part, list):
+        return as_arrow(part, types)
+    return json_arrow(part, types) if JSON_ROWS in (part.schema.metadata or {}) else part
 
 
 def _digest(digest, part) -> None:
@@ -140,7 +160,7 @@ def records_source(spec: SourceSpec, plan: Plan | None = None, run: str = "",
                 if digest is not None:
                     _digest(digest, part)
                 result.rows += len(part) if isinstance(part, list) else part.num_rows
-                yield _tag(as_arrow(part, types) if isinstance(part, list) else part, tags, ids)
+                yield _tag(typed(part, types), tags, ids)
                 failpoint("ingest.extract")
             result.renamed = notes.get("renamed", {})
             result.cursor = notes.get("cursor")
