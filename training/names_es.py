@@ -35,7 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 import templates_es as T  # noqa: E402
 from names_multi import FOREIGN, _fakers, _names, deterministic  # noqa: E402
-from person_names import examples, fill, fit, person_f, save  # noqa: E402
+from person_names import examples, fill, fit, person_f, place, save  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "commons_pipelines" / "curate" / "pii" / "es_names"
@@ -171,16 +171,8 @@ class Generator:
 
     def filler(self, slot: str) -> str:
         rng, fake = self.rng, self.rng.choice(self.fakers)
-        if slot == "title":
-            return rng.choice(T.TITLES)
-        if slot == "city":
-            return fake.city()
-        if slot == "country":
-            return fake.country()
-        if slot == "street":
-            return fake.street_address()
-        if slot == "org":
-            return rng.choice(T.ORGS).replace("{city}", fake.city())
+        if (value := place(rng, fake, slot, T.TITLES, T.ORGS)) is not None:
+            return value
         if slot == "date":
             return rng.choice([f"{rng.randint(1, 28)}/{rng.randint(1, 12):02d}/{rng.randint(1950, 2024)}",
                                f"{rng.randint(1, 28)} de {self.fakers[0].month_name().lower()} de "

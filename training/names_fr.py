@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import templates_fr as T  # noqa: E402
 from names_es import PII, echr  # noqa: E402
 from names_multi import FOREIGN, _fakers, _names, deterministic  # noqa: E402
-from person_names import examples, fill, fit, person_f, save  # noqa: E402
+from person_names import examples, fill, fit, person_f, place, save  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "commons_pipelines" / "curate" / "pii" / "fr_names"
@@ -87,16 +87,8 @@ class Generator:
 
     def filler(self, slot: str) -> str:
         rng, fake = self.rng, self.rng.choice(self.places)
-        if slot == "title":
-            return rng.choice(T.TITLES)
-        if slot == "city":
-            return fake.city()
-        if slot == "country":
-            return fake.country()
-        if slot == "street":
-            return fake.street_address()
-        if slot == "org":
-            return rng.choice(T.ORGS).replace("{city}", fake.city())
+        if (value := place(rng, fake, slot, T.TITLES, T.ORGS)) is not None:
+            return value
         if slot == "drug":  # the laboratory: a brand or, one in two, a surname (a laboratory, no person, here)
             lab = rng.choice(T.LABS) if rng.random() < 0.5 else rng.choice(self.surnames).upper()
             if rng.random() < 0.25:

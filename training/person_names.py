@@ -279,6 +279,20 @@ def fill(template: str, name, filler, person_slots: tuple[str, ...]) -> tuple[st
     return "".join(text), ents
 
 
+def place(rng, fake, slot: str, titles: list[str], orgs: list[str]) -> str | None:
+    """A filler shared by the language scripts (a title, a city, a country, a street, an organisation) from a Faker
+    of the language's places; None for other slots."""
+    if slot == "title":
+        return rng.choice(titles)
+    if slot in ("city", "country"):
+        return getattr(fake, slot)()
+    if slot == "street":
+        return fake.street_address()
+    if slot == "org":
+        return rng.choice(orgs).replace("{city}", fake.city())
+    return None
+
+
 def save(nlp, out: Path) -> float:
     """Write the pipeline to `out`; its size in MB."""
     out.mkdir(parents=True, exist_ok=True)
