@@ -24,6 +24,9 @@ LICENCE = "_licence"
 ROW_SHA256 = "_row_sha256"  # sha256 over the data columns: a record's identity when the source has no primary key
 LANG, LANG_SCORE, LANG2, LANG2_SHARE = "_lang", "_lang_score", "_lang2", "_lang2_share"
 REASON = "_reason"  # in quarantine files: why a step removed the row
+# written by the row steps for dedup (curate/dedup.DedupKeys), read by the source-wide stage, never published
+DEDUP_KEY, MINHASH = "_dedup_key", "_minhash"
+DEDUP_KEYS = [DEDUP_KEY, MINHASH]
 
 PROVENANCE = [SOURCE, LICENCE, SOURCE_URL, RETRIEVED_AT, ROW_SHA256]
 INGEST_ONLY = [SOURCE_FILE, INGEST_RUN]  # dropped by curation: bookkeeping of the warehouse, not of the data

@@ -102,6 +102,8 @@ def test_worker_processes_give_the_same_curation_as_one_process(write_spec, tmp_
     for name in removed:
         assert pq.read_table(one.folder / "quarantine" / f"{name}.parquet").equals(
             pq.read_table(two.folder / "quarantine" / f"{name}.parquet"))
+        assert not {"_dedup_key", "_minhash"} & set(pq.read_schema(two.folder / "quarantine" / f"{name}.parquet").names)
+    assert not {"_dedup_key", "_minhash"} & set(two.schema.names)  # dedup's keys, made by the workers, stay behind
 
 
 def test_rows_a_step_before_pii_removes_reach_quarantine_redacted(write_spec, tmp_path):

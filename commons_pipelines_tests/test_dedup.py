@@ -1,11 +1,12 @@
 import csv
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from commons_pipelines.columns import row_sha256
-from commons_pipelines.curate.dedup import (Dedup, KeyIndex, NearDedup, as_bytes, normal_text, row_key, split,
-                                            text_key)
+from commons_pipelines.curate.dedup import (EXACT, KEEP, NEAR, Dedup, DedupKeys, KeyIndex, NearDedup, as_bytes,
+                                            normal_text, row_key, split, text_key)
 from commons_pipelines.curate.step import run_steps
 from commons_pipelines.spec import NearDedupConfig
 
@@ -166,3 +167,27 @@ def test_exact_dedup_falls_back_to_the_row_hash(otl, tmp_path):
     assert kept == titles + [titles[1], "Other"] and removed == [(titles[0], "exact_duplicate")]
     with pytest.raises(ValueError, match=r"'_row_sha256'.*columns present: title"):
         decide([pa.RecordBatch.from_pydict({"title": ["x"]})], None, work=tmp_path)
+
+
+def test_keys_staged_by_the_row_step_decide_as_the_text_does(otl, tmp_path):
+    """DedupKeys writes each row's exact key and MinHash signature where the row steps run; the source-wide stage,
+    reading only those columns and the row hash back from Parquet, removes the same rows as it does from the text."""
+    texts = [r["Description"] for r in otl]
+    rows = (texts + [t.upper() for t in texts[:5]] + [t.replace(".", ". Indeed.", 1) for t in texts[5:12]]
+            + ["", None, "Short text.", "short TEXT"])
+    batches = [with_hash(title=[f"t{i}" for i in range(k, min(k + 16, len(rows)))], description=rows[k:k + 16])
+               for k in range(0, len(rows), 16)]
+    near = NearDedupConfig(threshold=0.7)
+    staged, _ = run(DedupKeys(["description"], near), batches)
+    path = tmp_path / "staged.parquet"
+    pq.write_table(pa.Table.from_batches(staged), path)
+    stage = Dedup(["description"], True, near, KeyIndex(), tmp_path / "keys")
+    reads = stage.reads(pq.read_schema(path))
+    assert reads == ["_row_sha256", "_dedup_key", "_minhash"]  # no text
+    from_keys = stage.decide(lambda: pq.ParquetFile(path).iter_batches(16, columns=reads))
+    from_text = Dedup(["description"], True, near, KeyIndex(), tmp_path / "text").decide(lambda: iter(batches))
+    assert from_keys.tolist() == from_text.tolist()
+    assert from_keys.tolist().count(EXACT) == 6 and from_keys.tolist().count(NEAR) >= 5
+    assert from_keys[len(texts) + 12:].tolist() == [KEEP, KEEP, KEEP, EXACT]  # empty and missing text stay
+    signatures = pq.read_table(path).column("_minhash")
+    assert signatures.null_count == 2 and signatures.type == pa.binary(128 * 4)  # no words: no signature

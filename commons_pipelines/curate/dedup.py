@@ -5,9 +5,12 @@ punctuation (Unicode P*) turned into one space, trimmed. Punctuation goes becaus
 text differ mostly there (straight or curly quotes, '--' or '—', "sister's" or "sister 's"); digits and symbols stay.
 A row whose normalised text is empty has no key and is never a duplicate: empty text is the quality filter's business.
 
-`Dedup` is the source-wide stage that decides which rows stay (see its docstring for the rules); `NearDedup` is its
-MinHash LSH index. Memory: one byte per row and one batch's signatures and band keys; exact keys are grouped by DuckDB
-on disk, and near dedup's index of the documents kept is on disk too (NearDedup).
+Staged as datatrove's MinHash dedup is: `DedupKeys`, the last row step, computes each row's exact key and MinHash
+signature where the row steps run (worker processes, Ray actors, one partition at a time), and keeps them in hidden
+columns of the staged rows; `Dedup`, the source-wide stage, then only reads those columns to group keys and band keys
+and decide which rows stay (see its docstring for the rules). `NearDedup` is its MinHash LSH index. Memory: one byte
+per row and one batch's signatures and band keys; exact keys are grouped by DuckDB on disk, and near dedup's index of
+the documents kept is on disk too (NearDedup).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from ..faults import failpoint
 from ..settings import DUCKDB_MEMORY
 from ..spec import NearDedupConfig
 from ..stats import StageCount
-from ..columns import ROW_SHA256, data_columns
+from ..columns import DEDUP_KEY, MINHASH, ROW_SHA256, data_columns
 from .step import Step, joined_text
 
 MIX = np.uint64(0x9E3779B97F4A7C15)
@@ -51,7 +54,10 @@ def _duck(table: pa.Table, sql: str) -> pa.Table:
 def text_key(batch: pa.RecordBatch, columns: list[str]) -> pa.Array:
     """MD5 (16 bytes, fixed_size_binary) of the normalised text of `columns`, hashed by DuckDB over the Arrow
     array; null where that text is empty."""
-    text = normal_text(batch, columns)
+    return _md5(normal_text(batch, columns))
+
+
+def _md5(text: pa.Array) -> pa.Array:
     keys = _duck(pa.table({"x": text}), "select case when x <> '' then unhex(md5(x)) end as k from t")
     return keys.column("k").combine_chunks().cast(pa.binary(16))
 
@@ -178,7 +184,7 @@ class NearDedup(Step):
         h, rows = shingle_hashes(text, self.config.shingle)
         heads = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if len(rows) else np.zeros(0, np.int64)
         sig = np.empty((len(heads), self.config.num_perm), np.uint32)
-        step = max(1, 2**23 // max(len(h), 1))
+        step = max(1, 2**18 // max(len(h), 1))  # passes of ~2 MB: faster than one large array
         for i in range(0, self.config.num_perm, step):
             v = np.multiply(h[None, :], self.a[i:i + step, None])
             v += self.b[i:i + step, None]
@@ -264,7 +270,37 @@ class NearDedup(Step):
     def duplicates(self, text: pa.Array) -> np.ndarray:
         """Which rows of `text` (normalised, see normal_text) are near duplicates of a document kept before them, in
         this call or an earlier one; the others are kept and indexed."""
+        return self.judge(*self.signatures(text), len(text))
+
+    def column(self, text: pa.Array) -> pa.Array:
+        """The signatures of `text` as one fixed-size binary value a row (num_perm × 4 bytes), null for a row with
+        no words: how DedupKeys hands them to the source-wide stage."""
         sig, rows = self.signatures(text)
+        full = np.zeros((len(text), self.config.num_perm), np.uint32)
+        full[rows] = sig
+        valid = None
+        if len(rows) < len(text):
+            mask = np.zeros(len(text), bool)
+            mask[rows] = True
+            valid = pa.array(mask).buffers()[1]
+        return pa.FixedSizeBinaryArray.from_buffers(pa.binary(4 * self.config.num_perm), len(text),
+                                                    [valid, pa.py_buffer(full)])
+
+    def from_column(self, column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+        """(signatures, rows) as `signatures` gives them, read from a `column`."""
+        column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        width, n = self.config.num_perm, len(column)
+        if column.type != pa.binary(4 * width):
+            raise ValueError(f"near dedup: column {MINHASH!r} holds {column.type}, not the signatures of "
+                             f"num_perm {width} (binary of {4 * width} bytes)")
+        rows = (np.flatnonzero(column.is_valid().to_numpy(zero_copy_only=False)) if column.null_count
+                else np.arange(n))
+        sig = np.frombuffer(column.buffers()[1], np.uint32, count=n * width, offset=column.offset * 4 * width)
+        return sig.reshape(n, width)[rows], rows
+
+    def judge(self, sig: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
+        """Which of `n` rows are near duplicates, given the signatures `sig` of those among them with words,
+        `rows`; the others are kept and indexed."""
         keys = self.band_keys(sig)
         need = self.config.threshold * self.config.num_perm
         dup = np.zeros(len(sig), bool)
@@ -283,7 +319,7 @@ class NearDedup(Step):
         keep = ~dup
         if keep.any():
             self.index(keys[keep], sig[keep])
-        drop = np.zeros(len(text), bool)
+        drop = np.zeros(n, bool)
         drop[rows[dup]] = True
         return drop
 
@@ -295,6 +331,27 @@ class NearDedup(Step):
         return batch.filter(pa.array(~drop))
 
 
+class DedupKeys(Step):
+    """The row step that stages dedup's work (datatrove's first MinHash stage): each row's exact key (`_dedup_key`,
+    text_key) and, with near dedup, its MinHash signature (`_minhash`, NearDedup.column) of the normalised text of
+    the dedup columns. It runs last among the row steps, where they run (worker processes, Ray actors, a partition
+    at a time), so that the source-wide Dedup only groups keys; its columns never reach the curated rows. It removes
+    nothing and is not reported as a stage."""
+
+    name = "dedup_keys"
+    reported = False
+
+    def __init__(self, columns: list[str], near: NearDedupConfig | None) -> None:
+        super().__init__()
+        self.columns = list(columns)
+        self.near = NearDedup(self.columns, near) if near else None
+
+    def process(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        text = normal_text(batch, self.columns)
+        batch = batch.append_column(DEDUP_KEY, _md5(text).cast(pa.binary(16)))
+        return batch.append_column(MINHASH, self.near.column(text)) if self.near else batch
+
+
 KEEP, EXACT, PUBLISHED, NEAR = 0, 1, 2, 3
 REASONS = {EXACT: "exact_duplicate", PUBLISHED: "published_duplicate", NEAR: "near_duplicate"}
 STAGE = {EXACT: "exact_dedup", PUBLISHED: "exact_dedup", NEAR: "near_dedup"}
@@ -304,7 +361,9 @@ class Dedup:
     """Exact, then near duplicates over the whole curation: the source-wide stage after the row steps.
 
     It reads the staged rows (every row step done) in source order, twice or three times, and decides for each row
-    whether it stays; the position of a row is its index in that order. What may merge:
+    whether it stays; the position of a row is its index in that order. The keys and signatures come from the
+    columns DedupKeys wrote (only those and `_row_sha256` need to be read: `reads`), or are computed here from the
+    text when the rows have none. What may merge:
     - by default (no `columns`) only identical rows (same `_row_sha256`, every data column equal): two rows that
       differ anywhere, a primary key or a volume number, are two records, and near dedup does not run;
     - when the source declares `columns` (dedup.columns), rows whose normalised text of those columns is the same are
@@ -327,7 +386,27 @@ class Dedup:
             self.counts.append(StageCount(STAGE[NEAR]))
 
     def key(self, batch: pa.RecordBatch) -> pa.Array:
-        return text_key(batch, self.columns) if self.columns else row_key(batch)
+        if not self.columns:
+            return row_key(batch)
+        if DEDUP_KEY in batch.schema.names:
+            return batch.column(DEDUP_KEY)
+        return text_key(batch, self.columns)
+
+    def reads(self, schema: pa.Schema) -> list[str]:
+        """The columns of staged rows with `schema` that decide reads: the keys DedupKeys wrote when they are
+        there, else the text they come from."""
+        names = [ROW_SHA256]
+        for key, used in ((DEDUP_KEY, self.exact and self.columns), (MINHASH, self.near)):
+            if used:
+                names += [key] if key in schema.names else [c for c in self.columns if c not in names]
+        return names
+
+    def _near(self, batch: pa.RecordBatch, rows: np.ndarray) -> np.ndarray:
+        """Which of `rows` of `batch` are near duplicates (see NearDedup.judge)."""
+        if MINHASH in batch.schema.names:
+            sig, have = self.near.from_column(batch.column(MINHASH).take(pa.array(rows)))
+            return self.near.judge(sig, have, len(rows))
+        return self.near.duplicates(normal_text(batch.take(pa.array(rows)), self.columns))
 
     def is_published(self, batch: pa.RecordBatch) -> np.ndarray:
         if not self.published.runs:
@@ -348,8 +427,7 @@ class Dedup:
                     todo = (reason[offset:offset + n] == KEEP) & (self.is_published(batch) == first)
                     if todo.any():
                         rows = np.flatnonzero(todo)
-                        text = normal_text(batch.take(pa.array(rows)), self.columns)
-                        reason[offset + rows[self.near.duplicates(text)]] = NEAR
+                        reason[offset + rows[self._near(batch, rows)]] = NEAR
                     offset += n
             self.near.close()
         self._count(reason)

@@ -31,12 +31,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import parquet
-from ..columns import LANG, REASON
+from ..columns import DEDUP_KEYS, LANG, REASON
 from ..faults import failpoint
 from ..naming import column_name
 from ..spec import SourceSpec
 from ..stats import CurationReport, StageCount
-from .dedup import Dedup, KeyIndex, as_bytes, row_key, split
+from .dedup import Dedup, DedupKeys, KeyIndex, as_bytes, row_key, split
 from .language import LanguageId
 from .normalize import NormalizeColumns, NormalizeText
 from .parallel import prefix_builder, run_parallel
@@ -66,7 +66,8 @@ def default_steps(spec: SourceSpec, pii_key: bytes | None = None, ner=None,
                   takedown: Iterable[Entry] = ()) -> list[Step]:
     """The row steps of every source, in order. Costly steps come after the cheap filters; the language step before
     PII, whose name backend reads each row with the model of the row's `_lang`; PII is treated before the row hash,
-    so identities and duplicates are judged on the data as it will be published."""
+    so identities and duplicates are judged on the data as it will be published. Last, when the source compares
+    text (dedup.columns), DedupKeys stages dedup's keys and signatures where the row steps run."""
     text = spec.text_columns
     pii = spec.pii.model_copy(update={"columns": {column_name(c): p for c, p in spec.pii.columns.items()}})
     steps: list[Step] = [NormalizeColumns(), NormalizeText(spec.normalize)]
@@ -82,6 +83,8 @@ def default_steps(spec: SourceSpec, pii_key: bytes | None = None, ner=None,
     takedown = list(takedown)
     if takedown:
         steps.append(Takedown(takedown))
+    if dedup_columns(spec) and (spec.dedup.exact or spec.dedup.near):
+        steps.append(DedupKeys(dedup_columns(spec), spec.dedup.near))
     return steps
 
 
@@ -148,9 +151,9 @@ class _Parts:
         self.rows += batch.num_rows
         failpoint("curate.part")
 
-    def read(self):
+    def read(self, columns: list[str] | None = None):
         for path in self.files:
-            yield from parquet.batches(path, STAGED_BATCH_ROWS)
+            yield from parquet.batches(path, STAGED_BATCH_ROWS, columns)
 
     def close(self) -> None:
         if self.writer:
@@ -238,7 +241,7 @@ def curate(spec: SourceSpec, batches: Iterable[pa.RecordBatch], folder: Path, in
                    if parallel else run_steps(steps, batches, redacting(steps, quarantine)))
             for batch in out:
                 staged.write(batch)
-        stages = ([ingest] if ingest else []) + [s.count for s in steps]
+        stages = ([ingest] if ingest else []) + [s.count for s in steps if s.reported]
         stage = default_dedup(spec, index if spec.dedup.against_published else None, run / "work") \
             if run_dedup else None
         parts, kept_published = _keep(staged, stage, index, run / "data", quarantine)
@@ -265,6 +268,7 @@ def finish(spec: SourceSpec, folder: Path, run: Path, parts: _Parts, stages: lis
         found.previous = {**report_extra.previous, **found.previous} if found.previous else {}
     manifest = {"id": run.name, "source": spec.id, "rows": parts.rows, "inputs": inputs,
                 "stages": [s.as_dict() for s in stages], "report": found.as_dict()}
+    run.mkdir(parents=True, exist_ok=True)  # an empty curation wrote nothing before
     (run / "manifest.json").write_text(json.dumps(manifest, indent=1))
     failpoint("curate.staged")
     _switch(folder, run.name)
@@ -285,12 +289,18 @@ def _reusable(folder: Path, inputs: dict) -> Curated | None:
 def _keep(staged: _Parts, stage: Dedup | None, index: KeyIndex, folder: Path,
           quarantine: _Quarantine) -> tuple[_Parts, int]:
     """Write the staged rows that dedup keeps (all of them without dedup) as the curated parts; the others go to
-    quarantine. Returns the parts and how many kept rows the published version holds."""
-    reasons = stage.decide(staged.read) if stage else None
+    quarantine. Returns the parts and how many kept rows the published version holds. Dedup reads only the columns
+    it needs; its keys (DEDUP_KEYS) are dropped once it ran, and kept for a later dedup when it did not."""
+    reasons = None
+    if stage and staged.files:
+        reads = stage.reads(staged.schema or pq.read_schema(staged.files[0]))
+        reasons = stage.decide(lambda: staged.read(reads))
     parts, kept_published, offset = _Parts(folder), 0, 0
     with closing(parts):
         for batch in staged.read():
             n = batch.num_rows
+            if stage:
+                batch = batch.drop_columns([c for c in DEDUP_KEYS if c in batch.schema.names])
             if reasons is not None:
                 batch, removed = split(batch, reasons[offset:offset + n])
                 for name, rows, why in removed:

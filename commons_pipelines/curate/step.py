@@ -22,6 +22,7 @@ Reject = Callable[[str, pa.RecordBatch, str], None]
 class Step:
     name: str = "step"
     stateful: bool = False  # True when a batch's result depends on earlier batches (dedup): it runs in one process
+    reported: bool = True  # its count is one of the curation's stages
 
     def __init__(self) -> None:
         self.count = StageCount(self.name)
