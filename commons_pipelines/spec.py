@@ -361,6 +361,35 @@ Owner = Annotated[str, Field(pattern=r"^(team:\S+|[A-Za-z0-9._%+-]+@[A-Za-z0-9.-
                              description="an e-mail address or 'team:name' (Dagster's rule)")]
 
 
+DATE_PATTERN = r"(?<!\d)(?P<year>\d{4})(?P<sep>-?)(?P<month>\d{2})(?P=sep)(?P<day>\d{2})(?!\d)"
+"""The first YYYY-MM-DD or YYYYMMDD in a path that is a real date (not inside a longer run of digits)."""
+
+
+class Partitioning(Strict):
+    """`partitions: {by: file}` or `{by: date, pattern: ...}`: Dagster dynamic partitions, one per landed file or
+    per day (`partitions: 8`, a number, is 8 partitions by a hash of the file's name)."""
+    by: Literal["file", "date"]
+    pattern: str | None = Field(None, description="by date: a regular expression with the groups `year`, `month` "
+                                                  "and `day`, searched in each file's path (default: the first "
+                                                  "YYYY-MM-DD or YYYYMMDD)")
+
+    @model_validator(mode="after")
+    def _pattern(self) -> Partitioning:
+        if self.by == "file":
+            if self.pattern is not None:
+                raise ValueError("'pattern' is for `by: date` only")
+            return self
+        try:
+            groups = set(re.compile(self.pattern or DATE_PATTERN).groupindex)
+        except re.error as err:
+            raise ValueError(f"'pattern' {self.pattern!r} is not a regular expression: {err}") from None
+        if missing := {"year", "month", "day"} - groups:
+            raise ValueError(f"'pattern' {self.pattern!r} needs the named groups year, month and day "
+                             f"(missing: {', '.join(sorted(missing))}), e.g. "
+                             r"(?P<year>\d{4})/(?P<month>\d{2})/(?P<day>\d{2})")
+        return self
+
+
 class SourceSpec(Strict):
     id: SourceId
     title: str = Field(min_length=3)
@@ -382,14 +411,33 @@ class SourceSpec(Strict):
     pii: PiiConfig = PiiConfig()
     dedup: DedupConfig = DedupConfig()
     quality: QualityConfig = QualityConfig()
-    partitions: int | None = Field(None, ge=2, le=256, description="curate a large source in this many partitions, "
-                                   "by landed file (a hash of its name): each a Dagster partition of the source's "
-                                   "`staged` asset, reused while its files are unchanged; dedup runs over them all")
+    partitions: Annotated[int, Field(ge=2, le=256)] | Partitioning | None = Field(
+        None, description="curate a large source in partitions, each a Dagster partition of the source's `staged` "
+                          "asset, reused while its files are unchanged; dedup runs over them all. A number: that many "
+                          "partitions by a hash of the landed file's name; `{by: file}`: one per landed file; "
+                          "`{by: date}`: one per day found in the files' paths")
     publish: PublishConfig
     schedule: str | None = Field(None, description="cron; the source then runs on its own schedule, not in nightly")
     owners: list[Owner] = Field([], description="who answers for the source, shown in the UI: e-mails or 'team:name'")
     columns: dict[str, str] = Field({}, description="a description per column, shown in the UI")
     origin: Path | None = Field(None, exclude=True, description="the YAML file this spec was loaded from")
+
+    @field_validator("partitions", mode="before")
+    @classmethod
+    def _partitions(cls, value: Any) -> Any:
+        """One clear message instead of one per member of the union."""
+        if value is None or isinstance(value, Partitioning):
+            return value
+        if isinstance(value, dict):
+            try:
+                return Partitioning.model_validate(value)
+            except ValidationError as err:
+                raise ValueError("; ".join(".".join(map(str, e["loc"])) + (": " if e["loc"] else "")
+                                           + e["msg"].removeprefix("Value error, ") for e in err.errors())) from None
+        if isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= 256:
+            raise ValueError(f"{value!r}: write a number of partitions by hash (2 to 256), {{by: file}} or "
+                             "{by: date} (with an optional `pattern`)")
+        return value
 
     @field_validator("licence")
     @classmethod

@@ -1,13 +1,15 @@
 """A source curated in partitions (`partitions: N`): the same rows published as without, only changed partitions
 staged again, a partition run alone through its Dagster job, and the source-wide dedup over all partitions."""
 
+import re
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from dagster import AssetKey
+from dagster import AssetKey, DagsterInstance, DagsterUnknownPartitionError
 
-from commons_pipelines.ingest.warehouse import partition_of
+from commons_pipelines.curate.partitions import day_of, file_key
+from commons_pipelines.ingest.warehouse import partition_of, read_records
 from commons_pipelines.orchestration import build_definitions
 from commons_pipelines.settings import Settings
 from commons_pipelines.spec import SpecError
@@ -31,8 +33,8 @@ def write_files(folder: Path, files: int = 8, rows: int = 5) -> None:
         (folder / f"notices-{f}.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def home(tmp_path: Path, name: str) -> Settings:
-    return Settings.from_env({"COMMONS_HOME": str(tmp_path / name), "COMMONS_ALLOW_LOCAL_URLS": "1"})
+def home(tmp_path: Path, name: str, **env) -> Settings:
+    return Settings.from_env({"COMMONS_HOME": str(tmp_path / name), "COMMONS_ALLOW_LOCAL_URLS": "1", **env})
 
 
 def published_rows(settings: Settings, source_id: str) -> list[dict]:
@@ -105,3 +107,127 @@ def test_one_partition_runs_alone_and_a_changed_file_stages_its_partition_only(s
 def test_partitions_must_be_two_or_more(write_spec, tmp_path):
     with pytest.raises(SpecError, match="partitions"):
         write_spec("one_part", files={"path": str(tmp_path), "format": "csv"}, partitions=1)
+
+
+DATED = {f"notices-2024-03-0{1 + f % 3}-{f}.csv": f for f in range(6)} | {"20240304/notices-6.csv": 6}
+"""Files with a day in their path (YYYY-MM-DD or YYYYMMDD): three files on one day, two on others, one alone."""
+
+
+def write_dated(folder: Path) -> None:
+    for name, f in DATED.items():
+        lines = ["id,text", f"0,{SHARED}"] + [f"{f * 100 + r},{sentence(f * 100 + r)}" for r in range(1, 5)]
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def staged_now(settings: Settings, source_id: str) -> dict[str, str]:
+    """The curation id each partition folder holds now, by partition key."""
+    folder = settings.curated_dir / source_id / "partitions"
+    return {p.name: (p / "current").resolve().name for p in sorted(folder.iterdir())}
+
+
+def staged_events(result, source_id: str) -> list[str]:
+    return sorted(e.partition for e in result.get_asset_materialization_events()
+                  if e.asset_key == AssetKey([source_id, "staged"]))
+
+
+def test_partitions_by_file_and_by_date_are_dynamic_and_follow_the_files(write_spec, tmp_path):
+    src = tmp_path / "src"
+    write_dated(src)
+    files = {"path": str(src), "glob": "**/*.csv", "format": "csv"}
+    specs = {s.id: s for s in [write_spec("dated_plain", files=files),
+                               write_spec("dated_files", files=files, partitions={"by": "file"}),
+                               write_spec("dated_days", files=files, partitions={"by": "date"})]}
+    settings = home(tmp_path, "h", COMMONS_WORKERS="1")  # no process pool to start: a faster test, the same rows
+    defs = build_definitions(specs, settings)
+    keys = {"dated_files": sorted(file_key(n) for n in DATED),
+            "dated_days": ["2024-03-01", "2024-03-02", "2024-03-03", "2024-03-04"]}
+    with DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def("nightly").execute_in_process(instance=instance, raise_on_error=False)
+        assert result.success
+        held = {s: sorted(instance.get_dynamic_partitions(f"{s}_{'files' if s == 'dated_files' else 'days'}"))
+                for s in keys}
+        assert held == {s: sorted(k) for s, k in keys.items()}
+        assert {s: staged_events(result, s) for s in keys} == {s: sorted(k) for s, k in keys.items()}
+        plain = sorted(r["_row_sha256"] for r in published_rows(settings, "dated_plain"))
+        assert len(plain) == 7 * 4 + 1, "the row every file holds is published once"
+        for s in keys:
+            assert sorted(r["_row_sha256"] for r in published_rows(settings, s)) == plain, s
+        before = {s: staged_now(settings, s) for s in keys}
+
+        changed, removed = src / "notices-2024-03-02-4.csv", src / "20240304" / "notices-6.csv"
+        changed.write_text(changed.read_text(encoding="utf-8") + f"999,{sentence(999)}\n", encoding="utf-8")
+        removed.unlink()
+        result = defs.resolve_job_def("nightly").execute_in_process(instance=instance, raise_on_error=False)
+        assert result.success
+        assert staged_events(result, "dated_files") == [changed.name]
+        assert staged_events(result, "dated_days") == ["2024-03-02"], "the day's other files are staged again too"
+        gone = {"dated_files": file_key("20240304/notices-6.csv"), "dated_days": "2024-03-04"}
+        for s, key in gone.items():
+            assert key not in instance.get_dynamic_partitions(f"{s}_{'files' if s == 'dated_files' else 'days'}")
+            after = staged_now(settings, s)
+            assert key not in after, "the vanished file's partition folder is dropped"
+            restaged = {k for k in after if after[k] != before[s][k]}
+            assert restaged == {changed.name if s == "dated_files" else "2024-03-02"}, s
+            assert "999" in {str(r["id"]) for r in published_rows(settings, s)}
+        plain = sorted(r["_row_sha256"] for r in published_rows(settings, "dated_plain"))
+        for s in keys:
+            assert sorted(r["_row_sha256"] for r in published_rows(settings, s)) == plain, s
+
+        folder = settings.curated_dir / "dated_days" / "partitions" / "2024-03-01"
+        folder.rename(tmp_path / "gone")
+        run = defs.resolve_job_def("partitions_dated_days").execute_in_process(
+            instance=instance, partition_key="2024-03-01", raise_on_error=False)
+        assert run.success
+        [event] = run.get_asset_materialization_events()
+        assert event.asset_key == AssetKey(["dated_days", "staged"]) and event.partition == "2024-03-01"
+        assert (folder / "current").exists()
+        with pytest.raises(DagsterUnknownPartitionError):  # a partition whose files vanished is no key any more
+            job = defs.resolve_job_def("partitions_dated_days")
+            job.execute_in_process(instance=instance, partition_key=gone["dated_days"])
+
+
+def test_a_file_without_a_date_stops_the_ingest_naming_the_file_and_the_pattern(write_spec, tmp_path):
+    src = tmp_path / "src"
+    write_dated(src)
+    spec = write_spec("dated_bad", files={"path": str(src), "glob": "*.csv", "format": "csv"},
+                      partitions={"by": "date", "pattern": r"(?P<year>\d{4})-(?P<month>\d\d)-(?P<day>\d\d)"})
+    settings = home(tmp_path, "h")
+    defs, raw = build_definitions({spec.id: spec}, settings), [AssetKey([spec.id, "raw"])]
+    with DagsterInstance.ephemeral() as instance:
+        def ingest():
+            return defs.resolve_job_def("nightly").execute_in_process(instance=instance, asset_selection=raw,
+                                                                      raise_on_error=False)
+        assert ingest().success
+        db = settings.warehouse_dir / f"{spec.id}.duckdb"
+        landed = sum(b.num_rows for b in read_records(db))
+        assert landed == 6 * 5
+        (src / "notices-latest.csv").write_text(f"id,text\n1,{sentence(1)}\n", encoding="utf-8")
+        result = ingest()
+        assert not result.success
+        [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+        message = str(failure.event_specific_data.error)
+        assert "'notices-latest.csv'" in message and r"(?P<year>\\d{4})-(?P<month>" in message, message
+        assert "dated_bad.yaml" in message, "the message names the YAML"
+        assert sum(b.num_rows for b in read_records(db)) == landed, "nothing landed, nothing lost"
+        assert sorted(instance.get_dynamic_partitions("dated_bad_days")) == ["2024-03-01", "2024-03-02", "2024-03-03"]
+
+
+@pytest.mark.parametrize("partitions, error", [
+    ({"by": "hash"}, "'partitions': by: Input should be 'file' or 'date'"), ("file", "write a number of partitions"),
+    ({"by": "file", "pattern": "x"}, "for `by: date` only"),
+    ({"by": "date", "pattern": "(?P<year>\\d{4})"}, "missing: day, month"),
+    ({"by": "date", "pattern": "(["}, "not a regular"),
+])
+def test_partitions_spec_errors(write_spec, tmp_path, partitions, error):
+    with pytest.raises(SpecError, match=re.escape(error)):
+        write_spec("bad_parts", files={"path": str(tmp_path), "format": "csv"}, partitions=partitions)
+
+
+def test_file_keys_are_readable_safe_and_unique():
+    assert file_key("notices-5.csv") == "notices-5.csv"
+    odd = ["a/b c.csv", "a_b_c.csv", "../x.csv", "a...b", "é.csv", "x" * 300]
+    made = [file_key(f) for f in odd]
+    assert len(set(made)) == len(odd) and made[1] == "a_b_c.csv" and made[0].startswith("a_b_c.csv-")
+    assert all(re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}", k) and "..." not in k for k in made)
+    assert day_of("logs/20240229.json") == "2024-02-29" and day_of("v/2024-13-01/2024-12-31.csv") == "2024-12-31"

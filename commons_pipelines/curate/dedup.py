@@ -16,6 +16,7 @@ the documents kept is on disk too (NearDedup).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+import functools
 import shutil
 import tempfile
 import weakref
@@ -109,6 +110,7 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
+@functools.cache
 def lsh_bands(threshold: float, num_perm: int) -> tuple[int, int]:
     """(bands, rows per band) with bands × rows ≤ num_perm, minimising the false positive plus false negative area
     of the S-curve 1 - (1 - s^rows)^bands around the threshold (datasketch's choice, equal weights)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 import dlt
@@ -82,11 +82,11 @@ def check_where(db: Path, where: str) -> None:
 
 
 def read_records(db: Path, batch_rows: int = BATCH_ROWS, where: str | None = None,
-                 partition: tuple[int, int] | None = None) -> Iterator[pa.RecordBatch]:
+                 partition: Collection[str] | None = None) -> Iterator[pa.RecordBatch]:
     """What landed (and passes `where`), in file order then row order, without dlt's and the ingest run's
     bookkeeping columns. Read file by file in insertion order (which DuckDB keeps for a query without ORDER BY),
-    so nothing is sorted: memory stays that of a batch whatever the source's size. `partition` (k, n): only the
-    files of partition k of n (`partition_of`)."""
+    so nothing is sorted: memory stays that of a batch whatever the source's size. `partition`: only these files
+    (`_source_file`), those of one partition."""
     with _connect(db) as con:
         if RECORDS not in _tables(con):
             return
@@ -97,10 +97,10 @@ def read_records(db: Path, batch_rows: int = BATCH_ROWS, where: str | None = Non
         select = ", ".join(f'"{c}"' for c in cols)
         kept = _filtered(con, where)
         table = f"{DATASET}.{RECORDS}"
-        units = con.execute(f"select _source_file, min(rowid), max(rowid) from {table} group by 1 order by 1").fetchall()
+        only = " where _source_file in (select unnest(?))" if partition is not None else ""
+        units = con.execute(f"select _source_file, min(rowid), max(rowid) from {table}{only} group by 1 order by 1",
+                            [list(partition)] if partition is not None else []).fetchall()
         for unit, first, last in units:
-            if partition is not None and partition_of(unit, partition[1]) != partition[0]:
-                continue
             rows = f"_source_file = $unit and rowid between {first} and {last}"
             sql = f"select {select} from {table}{kept + ' and ' if kept else ' where '}{rows}"
             yield from con.sql(sql, params={"unit": unit}).to_arrow_reader(batch_rows)
@@ -112,16 +112,18 @@ def partition_of(unit: str, count: int) -> int:
     return int(hashlib.sha256(unit.encode("utf-8")).hexdigest()[:12], 16) % count
 
 
-def partition_versions(db: Path, count: int) -> list[str]:
-    """For each of `count` partitions, a digest of what it holds: its files, their rows and the load that wrote them
-    (a file read again is loaded anew). Equal digests: the partition's landed records are the same."""
+def partition_versions(db: Path, names: list[str], part_of: Callable[[str], str | None]) -> dict[str, str]:
+    """For each partition in `names` (`part_of(file)` names a landed file's partition; None: in none), a digest of
+    what it holds: its files, their rows and the load that wrote them (a file read again is loaded anew). Equal
+    digests: the partition's landed records are the same."""
     with _connect(db) as con:
         rows = con.execute(f"select _source_file, count(*), max(_dlt_load_id) from {DATASET}.{RECORDS} "
                            "group by 1 order by 1").fetchall() if RECORDS in _tables(con) else []
-    parts: list[list] = [[] for _ in range(count)]
+    parts: dict[str, list[list]] = {name: [] for name in names}
     for row in rows:
-        parts[partition_of(row[0], count)].append(list(row))
-    return [hashlib.sha256(json.dumps(p).encode()).hexdigest() for p in parts]
+        if (name := part_of(row[0])) in parts:
+            parts[name].append(list(row))
+    return {name: hashlib.sha256(json.dumps(p).encode()).hexdigest() for name, p in parts.items()}
 
 
 def quarantine_counts(db: Path) -> Counter[str]:

@@ -36,6 +36,7 @@ from dagster import (
     BetaWarning,
     CodeReferencesMetadataValue,
     DataVersion,
+    DynamicPartitionsDefinition,
     Failure,
     FreshnessPolicy,
     LocalFileCodeReference,
@@ -60,7 +61,7 @@ from ..curate.runner import Curated, curate, load_curated, with_text_columns
 from ..curate.takedown import load_entries
 from ..ingest.runner import Ingest, SourceError, empty_listing, records_source
 from ..ingest.http import FetchError
-from ..ingest.state import RAW, RECORDS, data_version, last_run, record_compute, renamed_columns, tables
+from ..ingest.state import RAW, RECORDS, data_version, known_files, last_run, record_compute, renamed_columns, tables
 from ..ingest.warehouse import WhereError, ingest_count, partition_versions, read_records
 from ..footprint import measured
 from ..footprint import read as read_compute
@@ -270,12 +271,15 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
                     raise network_failure(context, settings, str(err)) from None
                 except (SourceError, SpecError, FileNotFoundError) as err:
                     raise Failure(str(err)) from None
+                if parts.dynamic_name(spec):  # a file without a partition stops the ingest before it loads
+                    source_partitions(spec, [f.path for f in plan.listed])
                 loaded = []
                 if plan.read:
                     loaded = list(dlt.run(context=context, dlt_source=job.source(),
                                           dlt_pipeline=warehouse.pipeline(spec), dagster_dlt_translator=translator))
                 job.commit()
             record_compute(db, job.run_id, cost.as_dict())
+            found = sync_partitions(context, spec, warehouse, db) if parts.dynamic_name(spec) else None
             count, version, schema = ingest_count(db), data_version(db), raw_schema(db, spec)
         # our counts instead of dlt's load info; no preview of rows: raw rows are not yet treated for personal data
         yield MaterializeResult(asset_key=raw_key, data_version=DataVersion(version or "empty"), metadata={
@@ -285,6 +289,7 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
             "rows/loaded_now": sum(getattr(r.metadata.get("rows_loaded"), "value", 0) or 0 for r in loaded),
             "files/listed": len(plan.listed), "files/read": len(plan.read), "files/unchanged_bytes": len(plan.checked),
             "files/removed": len(plan.vanished),
+            **({"partitions": len(found)} if found is not None else {}),
             "quarantined": sum(count.removed.values()),
             **{f"quarantined/{reason}": n for reason, n in sorted(count.removed.items())},
             **cost.metadata(),
@@ -304,23 +309,34 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
 
     staged = None
     if spec.partitions:
+        way = parts.by(spec)
+        cut = (f"in {spec.partitions} partitions by landed file" if way == "hash"
+               else "one partition per landed file" if way == "file" else "one partition per day in the files' paths")
+
         @asset(key=staged_key(spec), deps=[raw_key], group_name=spec.id, kinds={"parquet"}, tags=_tags(spec),
-               partitions_def=StaticPartitionsDefinition(parts.partition_names(spec.partitions)),
+               partitions_def=(StaticPartitionsDefinition(parts.partition_names(spec.partitions)) if way == "hash"
+                               else DynamicPartitionsDefinition(name=parts.dynamic_name(spec))),
                owners=spec.owners, code_version=stage_code_version(spec, "curate"), metadata=code_references(spec),
-               description=f"Staged: {spec.title}, in {spec.partitions} partitions by landed file. The row steps "
+               description=f"Staged: {spec.title}, {cut}. The row steps "
                            "(normalised text, quality filters, language, personal data, provenance, takedowns) "
                            "over one partition's files; reused while they are unchanged. Partitions run in "
                            "parallel runs and are retried alone; the curated asset dedups over all of them.")
         def staged(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
-            k = int(context.partition_key)
+            name = context.partition_key
             db = warehouse.database(spec.id)
+            split = source_partitions(spec, known_files(db))
+            if name not in split:
+                raise Failure(f"{spec.id}: partition {name} holds no file now (its files vanished or were never "
+                              "landed): nothing to stage")
             key, entries = pii_key(), load_entries(warehouse.takedown_dir, spec.id)
             with measured("stage") as cost:
-                part = stage_partition(text_spec(spec, warehouse, db)[0], warehouse, home, db, k,
+                part = stage_partition(text_spec(spec, warehouse, db)[0], warehouse, home, db, name, split,
                                        curation_inputs(spec, db, entries, key, True), key, entries)
-            return MaterializeResult(metadata={**partition_metadata(part), **cost.metadata()})
+            return MaterializeResult(metadata={**partition_metadata(part), "files": len(split[name]),
+                                               **cost.metadata()})
 
-    @asset(key=curated_key, deps=[staged_key(spec) if spec.partitions else raw_key], group_name=spec.id,
+    # raw too when partitioned: the nightly leaves `staged` out, and must still run curated after raw
+    @asset(key=curated_key, deps=[raw_key, *([staged_key(spec)] if spec.partitions else [])], group_name=spec.id,
            kinds={"parquet"}, tags=_tags(spec),
            pool=warehouse_pool(spec), owners=spec.owners, code_version=stage_code_version(spec, "curate"),
            metadata=code_references(spec),
@@ -354,7 +370,7 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
                     result = curate_partitions(context, spec, warehouse, home, db, count, published, key, entries,
                                                extra, inputs)
                 else:
-                    parts.drop_others(warehouse.curated(spec.id), 0)
+                    parts.drop_others(warehouse.curated(spec.id), [])
                     result = curate(spec, read_records(db, warehouse.batch_rows, where=spec.where),
                                     warehouse.curated(spec.id), ingest=count, published=published or (), pii_key=key,
                                     workers=warehouse.workers, engine=warehouse.engine,
@@ -449,17 +465,44 @@ def text_spec(spec: SourceSpec, warehouse: Warehouse, db: Path) -> tuple[SourceS
     return spec, True
 
 
-def stage_partition(spec: SourceSpec, warehouse: Warehouse, home: Path, db: Path, k: int, inputs: dict,
-                    key: bytes | None, entries, versions: list[str] | None = None) -> Curated:
-    """Partition k's row steps (curate/partitions.stage), or its current curation when its inputs are unchanged;
-    one run at a time per partition. `spec` carries the source's text columns (text_spec); `versions` are
-    partition_versions, read here when not given."""
-    with source_lock(home, f"{spec.id}.{k:03d}", f"partition {k:03d}"):
-        version = (versions or partition_versions(db, spec.partitions))[k]
-        batches = read_records(db, warehouse.batch_rows, where=spec.where, partition=(k, spec.partitions))
-        return parts.stage(spec, batches, warehouse.curated(spec.id), k, parts.partition_inputs(inputs, version),
+def source_partitions(spec: SourceSpec, files) -> dict[str, list[str]]:
+    """Each partition's files (curate/partitions.split), a file without a partition a Failure naming the YAML."""
+    try:
+        return parts.split(spec, files)
+    except parts.PartitionError as err:
+        raise Failure(f"{spec.origin}: {err}") from None
+
+
+def sync_partitions(context: AssetExecutionContext, spec: SourceSpec, warehouse: Warehouse, db: Path) -> list[str]:
+    """The source's dynamic partitions made those of the files the warehouse records: new keys added, the keys and
+    folders of vanished files' (or days') partitions removed."""
+    names = list(source_partitions(spec, known_files(db)))
+    dynamic, instance = parts.dynamic_name(spec), context.instance
+    held = set(instance.get_dynamic_partitions(dynamic))
+    instance.add_dynamic_partitions(dynamic, [n for n in names if n not in held])
+    for gone in sorted(held - set(names)):
+        instance.delete_dynamic_partition(dynamic, gone)
+    parts.drop_others(warehouse.curated(spec.id), names)
+    return names
+
+
+def stage_partition(spec: SourceSpec, warehouse: Warehouse, home: Path, db: Path, name: str,
+                    split: dict[str, list[str]], inputs: dict, key: bytes | None, entries,
+                    versions: dict[str, str] | None = None) -> Curated:
+    """Partition `name`'s row steps (curate/partitions.stage) over its files (`split`: source_partitions), or its
+    current curation when its inputs are unchanged; one run at a time per partition. `spec` carries the source's
+    text columns (text_spec); `versions` are partition_versions, read here when not given."""
+    with source_lock(home, f"{spec.id}.{name}", f"partition {name}"):
+        version = (versions or partition_digests(db, split))[name]
+        batches = read_records(db, warehouse.batch_rows, where=spec.where, partition=set(split[name]))
+        return parts.stage(spec, batches, warehouse.curated(spec.id), name, parts.partition_inputs(inputs, version),
                            pii_key=key, workers=warehouse.workers, engine=warehouse.engine,
                            ray_address=warehouse.ray_address, takedown=entries)
+
+
+def partition_digests(db: Path, split: dict[str, list[str]]) -> dict[str, str]:
+    where = {f: name for name, files in split.items() for f in files}
+    return partition_versions(db, list(split), where.get)
 
 
 def curate_partitions(context: AssetExecutionContext, spec: SourceSpec, warehouse: Warehouse, home: Path, db: Path,
@@ -468,17 +511,20 @@ def curate_partitions(context: AssetExecutionContext, spec: SourceSpec, warehous
     """Every partition's row steps (those whose records or inputs changed), then dedup over them all. A partition
     staged here is reported as a materialisation of its partition of the `staged` asset."""
     spec, detected = text_spec(spec, warehouse, db)
-    versions = partition_versions(db, spec.partitions)
+    split = source_partitions(spec, known_files(db))
+    if parts.dynamic_name(spec):  # the keys of the partitions reported below exist even when raw ran elsewhere
+        sync_partitions(context, spec, warehouse, db)
+    versions = partition_digests(db, split)
     staged = []
-    for k in range(spec.partitions):
-        part = stage_partition(spec, warehouse, home, db, k, inputs, key, entries, versions)
+    for name in split:
+        part = stage_partition(spec, warehouse, home, db, name, split, inputs, key, entries, versions)
         if not part.reused:
-            context.log_event(AssetMaterialization(asset_key=staged_key(spec), partition=f"{k:03d}",
+            context.log_event(AssetMaterialization(asset_key=staged_key(spec), partition=name,
                                                    metadata=partition_metadata(part)))
         staged.append(part)
-    parts.drop_others(warehouse.curated(spec.id), spec.partitions)
+    parts.drop_others(warehouse.curated(spec.id), split)
     context.log.info(f"{spec.id}: partitions staged anew: "
-                     + (", ".join(f"{k:03d}" for k, p in enumerate(staged) if not p.reused) or "none"))
+                     + (", ".join(n for n, p in zip(split, staged) if not p.reused) or "none"))
     return parts.combine(spec, staged, warehouse.curated(spec.id), count, published=published or (),
                          text_detected=detected, report_extra=extra, inputs=inputs)
 
