@@ -31,7 +31,7 @@ from ..faults import failpoint
 from ..settings import DUCKDB_MEMORY
 from ..spec import NearDedupConfig
 from ..stats import StageCount
-from ..columns import DEDUP_KEY, MINHASH, ROW_SHA256, data_columns
+from ..columns import DEDUP_KEY, MINHASH, ROW_SHA256, data_columns, over
 from .step import Step, joined_text
 
 MIX = np.uint64(0x9E3779B97F4A7C15)
@@ -43,15 +43,6 @@ def normal_text(batch: pa.RecordBatch, columns: list[str]) -> pa.Array:
     return pc.utf8_trim_whitespace(pc.replace_substring_regex(text, r"[\s\pZ\pP\pS]+", " "))
 
 
-def _duck(table: pa.Table, sql: str) -> pa.Table:
-    con = duckdb.connect()
-    try:
-        con.register("t", table)
-        return con.sql(sql).to_arrow_table()
-    finally:
-        con.close()
-
-
 def text_key(batch: pa.RecordBatch, columns: list[str]) -> pa.Array:
     """MD5 (16 bytes, fixed_size_binary) of the normalised text of `columns`, hashed by DuckDB over the Arrow
     array; null where that text is empty."""
@@ -59,7 +50,7 @@ def text_key(batch: pa.RecordBatch, columns: list[str]) -> pa.Array:
 
 
 def _md5(text: pa.Array) -> pa.Array:
-    keys = _duck(pa.table({"x": text}), "select case when x <> '' then unhex(md5(x)) end as k from t")
+    keys = over(pa.table({"x": text}), "select case when x <> '' then unhex(md5(x)) end as k from t")
     return keys.column("k").combine_chunks().cast(pa.binary(16))
 
 
@@ -68,7 +59,7 @@ def row_key(batch: pa.RecordBatch) -> pa.Array:
     if ROW_SHA256 not in batch.schema.names:
         raise ValueError(f"dedup: no column {ROW_SHA256!r} (the provenance step writes it and runs first); "
                          f"columns present: {', '.join(batch.schema.names)}")
-    keys = _duck(pa.table({"h": batch.column(ROW_SHA256)}), "select unhex(left(h, 32)) as k from t")
+    keys = over(pa.table({"h": batch.column(ROW_SHA256)}), "select unhex(left(h, 32)) as k from t")
     return keys.column("k").combine_chunks().cast(pa.binary(16))
 
 
@@ -131,7 +122,7 @@ def shingle_hashes(text: pa.Array, size: int) -> tuple[np.ndarray, np.ndarray]:
     parts = pc.split_pattern(text, " ")
     flat, rows = pc.list_flatten(parts), pc.list_parent_indices(parts).to_numpy()
     words = pc.dictionary_encode(flat)
-    vocab = _duck(pa.table({"w": words.dictionary}), "select hash(w) as h from t").column("h").to_numpy()
+    vocab = over(pa.table({"w": words.dictionary}), "select hash(w) as h from t").column("h").to_numpy()
     w = _mix(vocab[words.indices.to_numpy()] + MIX)
     nonempty = pc.not_equal(pc.utf8_length(flat), 0).to_numpy(zero_copy_only=False)
     w, rows = w[nonempty], rows[nonempty]
