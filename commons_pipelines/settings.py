@@ -12,10 +12,10 @@ on disk, so memory does not grow with the source."""
 SCAN_MEMORY = "32MB"
 """DuckDB's memory for reading the landed rows in order, which needs no cache: reading 300 MB of records took 270 MB
 of RSS with it, 366 MB with DUCKDB_MEMORY, in the same time."""
-BATCH_ROWS = 8192
-"""Rows per batch read from the warehouse, the unit a worker or actor curates. A worker's memory grows with it:
-half of 16,384 took curation's process tree from 1.72-1.79 to 1.39 GiB (PSS) at 300 MB, with the other changes of
-that commit, for the same CPU seconds."""
+BATCH_ROWS = 4096
+"""Rows per batch read from the warehouse, the unit a worker or actor curates. A worker's memory grows with it
+(at 300 MB, curation's process tree by PSS: 1.72-1.79 GiB at 16,384 rows; 1.47-1.52 GiB at 8,192 once the workers
+also made dedup's signatures; 1.20-1.23 GiB at 4,096), for the same CPU seconds within the machine's noise."""
 
 
 @dataclass(frozen=True)

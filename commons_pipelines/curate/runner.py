@@ -49,7 +49,7 @@ from .takedown import Entry, Takedown
 from .text import detect
 
 PART_ROWS = 1_000_000
-STAGED_BATCH_ROWS = 8_192  # dedup's batches: near dedup's shingle arrays take ~100 bytes per word of a batch
+STAGED_BATCH_ROWS = 8_192  # dedup's batches: ~530 bytes a row of keys and signatures (DedupKeys)
 
 
 def _columns(names: list[str] | None, default: list[str]) -> list[str]:
