@@ -1,4 +1,5 @@
-"""The language step on real UDHR paragraphs: languages and scripts, 'und', mixed texts, counts, errors, input types."""
+"""The language step on real UDHR paragraphs (and, for the marker groups, sentences we wrote): languages and scripts,
+'und', mixed texts, counts, errors, input types."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ import langcodes
 import pyarrow as pa
 import pytest
 
-from commons_pipelines.curate import language
+from commons_pipelines.curate import language, variants
 from commons_pipelines.curate.language import LANG, MAX_CHARS, SHORT_CHARS, LanguageId, identify, supported_languages
 from commons_pipelines.spec import LanguageConfig
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import language_accuracy as bench  # for its one-to-one Serbian Cyrillic -> Latin map
 
 UDHR = Path(__file__).resolve().parents[2] / "shared" / "data" / "language" / "udhr_151_languages.jsonl"
 
@@ -204,12 +208,70 @@ def test_lingua_loads_only_for_a_group(udhr):
     code = ("import json, sys\nfrom commons_pipelines.curate import language as L\n"
             "texts = json.loads(sys.stdin.read())\n"
             "out = [L.identify(texts[:-1])[0], 'lingua' in sys.modules, L._lingua.cache_info().currsize]\n"
+            "out += [L.variants._markers.cache_info().currsize]\n"
             "out += [L.identify(texts[-1:])[0], L._lingua.cache_info().currsize]\n"
             "print(json.dumps(out))")
     langs = ["en", "fr", "de", "ru", "pt", "it", "pl", "ja", "hu", "tr"]
     texts = [udhr[g][5] for g in langs] + [udhr["ca"][5]]
     done = subprocess.run([sys.executable, "-c", code], input=json.dumps(texts), capture_output=True, text=True,
                           cwd=Path(__file__).resolve().parents[1], check=True)
-    outside, imported, built, inside, after = json.loads(done.stdout)
-    assert (outside, imported, built) == (langs, False, 0)
+    outside, imported, built, markers, inside, after = json.loads(done.stdout)
+    assert (outside, imported, built, markers) == (langs, False, 0, 0)
     assert (inside, after) == (["ca"], 1)
+
+
+OURS = [Path(__file__).resolve().parent / "data" / f"variants_{name}.jsonl" for name in ("written", "kept_out")]
+"""Sentences we wrote in ms, id, bs, hr and sr (Latin), the same contents in each (not real text)."""
+MARKED = {"ms": "Polis menahan dua lelaki kerana mencuri wang di kedai itu.",
+          "id": "Polisi menahan dua laki-laki karena mencuri uang di toko itu.",
+          "hr": "Tko je bio na sveučilištu tijekom tjedna? Nitko nije znao.",
+          "bs": "Ko je bio na univerzitetu? Niko nije znao gdje je bila historija.",
+          "sr": "Svako dete ima pravo na obrazovanje."}
+"""One sentence of each member, written by us, with the words that tell it from its siblings."""
+
+
+def serbian_latin(udhr) -> list[str]:
+    return ["".join(bench._LATIN.get(c, c) for c in t) for t in udhr["sr"]]
+
+
+def test_markers_name_each_member(udhr):
+    langs, _ = identify(list(MARKED.values()))
+    assert langs == list(MARKED)
+    assert language._chain(MARKED["sr"])[0] == "bs"  # the chain alone gets it wrong
+    for path in OURS:
+        rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
+        for gold in ("ms", "id", "bs", "hr", "sr-Latn"):
+            texts = [r["text"] for r in rows if r["iso639_1"] == gold]
+            after = identify(texts)[0]
+            before = [language._chain(t)[0] for t in texts]
+            assert after.count(gold[:2]) >= 0.5 * len(texts)
+            assert sum(p not in (gold[:2], "und") for p in after) <= sum(p != gold[:2] for p in before)
+
+
+def test_markers_on_udhr(udhr):
+    # UDHR's Serbian in Latin script: the chain calls most of it Bosnian or Croatian; ekavian words decide
+    for gold, texts in (("sr", serbian_latin(udhr)), ("hr", udhr["hr"]), ("id", udhr["id"])):
+        after = identify(texts)[0].count(gold)
+        before = [language._chain(t)[0] for t in texts].count(gold)
+        assert after >= before
+        if gold == "sr":
+            assert after >= before + 0.15 * len(texts)
+
+
+def test_no_marker_keeps_the_chain(udhr):
+    # the third is UDHR Croatian with no marker, which the chain calls Bosnian: it stays so, nothing to go on
+    texts = ["Setiap orang berhak atas kebebasan bergerak dan berdiam di dalam batas-batas setiap negara.",
+             "Sva ljudska bića rađaju se slobodna i jednaka u dostojanstvu i pravima.", udhr["hr"][12]]
+    assert [max(variants.scores(language._chain(t)[0], t).values()) for t in texts] == [0, 0, 0]
+    assert identify(texts)[0] == [language._chain(t)[0] for t in texts]
+
+
+def test_short_unsure_text_of_a_marker_group_is_und():
+    # the chain says Bosnian or Serbian with a low score and no marker leads: "und" rather than a coin toss
+    texts = ["Sutra idemo na more.", "Na to se pravno ne može", "Ko zna?"]
+    chain = [language._chain(t) for t in texts]
+    assert all(lang in variants.GROUPS and score < variants.SURE for lang, score in chain)
+    langs, scores = identify(texts)
+    assert langs == ["und"] * 3 and scores == [0.0] * 3
+    # a sure chain keeps its answer on a short text without markers
+    assert identify(["Dobar dan."])[0] == [language._chain("Dobar dan.")[0]]

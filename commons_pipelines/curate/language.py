@@ -25,9 +25,11 @@ a text (mk/bg/sr 96 MB, cs/sk/sl 132, no/nn/da/sv 103, af/nl 39, ca/es 26), and 
 (first 3 or 6 words) mostly for mk (0.56 -> 0.97 right) and sv (0.69 -> 0.97); cs/sk/sl, af/nl and ca/es gain
 0-4 points, so they stay in low accuracy mode (curation's largest process was 1.25 GB with every group high).
 Each detector is built, models preloaded, on the first text that needs it, so a process that sees no text of a
-group never imports lingua. Not routed, because lingua did worse than the chain on UDHR: ms/id (lingua says Malay
-for half the Indonesian paragraphs; UDHR has no Malay), bs/hr/sr in Latin script (lingua knows Serbian in Cyrillic
-only); be/ru/uk and gl/pt gain nothing.
+group never imports lingua. lingua did worse than the chain on ms/id (it says Malay for half the Indonesian
+paragraphs) and knows Serbian in Cyrillic only, so when the chain names ms, id, or bs/hr/sr in Latin script,
+marker words decide instead (variants.py: weighted counts of words one standard uses and the other not, such as
+kerana/karena or ijekavian/ekavian forms; the chain's answer stands without a clear lead, and a short text the chain
+is unsure of is "und"). be/ru/uk and gl/pt are not routed: lingua gains nothing there.
 The groups and constants were chosen on UDHR (in-sample; benchmarks/results/language.md has the numbers).
 Bokmål keeps CLD2's tag "no", so the step's tags are the same as without lingua.
 The supported set is CLD2's detectable languages without its pseudo-languages (Klingon, Pig Latin, ...): fastText
@@ -81,6 +83,7 @@ from ..columns import LANG, LANG2
 from ..columns import LANG2_SHARE as SHARE2
 from ..columns import LANG_SCORE as SCORE
 from ..spec import LanguageConfig
+from . import variants
 from .step import Step, joined_text
 
 UND = "und"
@@ -180,10 +183,12 @@ def _lingua(group: int, high: bool):
 
 
 def _member(lang: str, score: float, text: str) -> tuple[str, float]:
-    """Within a confusable group lingua names the member; "und" if it disagrees with the chain on a short text
-    and its best two are close."""
+    """Within a confusable group lingua (or, for ms/id and bs/hr/sr in Latin script, marker words) names the
+    member; "und" if it disagrees with the chain on a short text and its best two are close."""
     group = _GROUP_OF.get(lang)
-    if group is None or (lang == "sr" and not _CYRILLIC.search(text)):  # lingua knows Serbian in Cyrillic only
+    if lang in variants.GROUPS and (lang != "sr" or not _CYRILLIC.search(text)):
+        return variants.decide(lang, score, text)
+    if group is None:
         return lang, score
     detector, tags = _lingua(group, len(text) < HIGH_BELOW and not GROUPS[group].keys().isdisjoint(HIGH))
     best, second = detector.compute_language_confidence_values(text)[:2]

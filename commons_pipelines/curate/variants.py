@@ -1,0 +1,153 @@
+"""Marker words that tell apart close standard languages the models confuse: Malay/Indonesian, and Bosnian/
+Croatian/Serbian in Latin script.
+
+The language step asks `decide` only when its chain (CLD2, fastText) names a member of one of these groups, so
+nothing here runs (and nothing is compiled) for other text. lingua does not help here: it reads half of UDHR's
+Indonesian as Malay and knows Serbian in Cyrillic only.
+
+Each marker is a word, phrase or stem ("*": any ending; Malay/Indonesian clitics -nya, -lah, -kah, -pun are
+allowed too), matched case-insensitively on whole words, with the members it is evidence for and a weight: 2 for
+a word one standard uses and the other(s) do not, 1 for a preference. A member's score is the sum of its markers'
+weights over every occurrence (plus 1 for each Serbian "da + present" after a modal), so a Bosnian text collects
+both the ijekavian words it shares with Croatian and the words it shares with Serbian (ko, svako, hiljada), and
+wins on their sum. A member wins when its score leads the next by at least MARGIN; otherwise the chain's answer
+stands, except on a text under SHORT_CHARS where the chain is unsure too (score under SURE): there the answer is
+"und". Words are looked up in dicts (whole words, then stems by their longest prefix) rather than matched by one
+large regex alternation, which was 14 times slower: on UDHR paragraphs of these groups the step takes ~70 µs a row
+instead of the chain's ~13 µs.
+
+The lists were written from what these Wikipedia articles describe (from memory: no network to re-check them
+here), not from the data they are measured on: "Comparison of Standard Malay and Indonesian" and "Malaysian Malay"
+(spelling pairs, -iti/-itas, month and weekday names, words such as kerana/karena, wang/uang, kerajaan/pemerintah)
+and "Differences between standard Bosnian, Croatian and Serbian", "Yat reflexes" and "Croatian vocabulary"
+(ijekavian/ekavian reflexes of yat, tko/ko, tisuća/hiljada, Croatian month names, sveučilište/univerzitet,
+-irati/-ovati, da + present for the infinitive, Bosnian h in lahko/sahat/historija). UDHR shaped two things
+(in-sample): the yat lists became stems after a look at misread UDHR Serbian paragraphs (word forms missed inflected
+ones such as čoveka), and SURE (a CLD2 answer it calls reliable scores >= 0.9 there). Sentences we wrote
+(commons_pipelines_tests/data/variants_written.jsonl) were kept out of a first version; gaps seen there (other
+words than yat's kept as word forms, so "historija" missed "historiju"; "pozorište" listed as Serbian only) were then
+fixed from the same descriptions, so that set is seen (development) and a second one, written after the last change
+(variants_kept_out.jsonl), is the kept-out check. Bosnian stays the weakest: a sentence shows its ijekavian side or
+its ko/svako side, often not both, and one side alone ties with Croatian or Serbian.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from itertools import pairwise
+
+MARGIN = 2
+SURE = 0.9
+SHORT_CHARS = 60
+
+# (words, members they point to, weight). Malay vs Indonesian: "Comparison of Standard Malay and Indonesian"
+MS_ID = [
+    (("kerana bahawa sahaja wang kanak-kanak lelaki hendaklah mahkamah iaitu sesiapa perlembagaan antarabangsa "
+     "pertubuhan universiti kualiti aktiviti komuniti identiti majoriti kapasiti polis kereta percuma kedai esok "
+     "selepas mahu faham fikir berfikir nombor telefon projek doktor perkhidmatan kakitangan syarikat "
+     "berkongsi televisyen teksi filem pawagam basikal ringgit sila walau_bagaimanapun manakala sekiranya "
+     "Mac Jun Julai Ogos Disember Isnin Khamis Jumaat Ahad pilihan_raya bola_sepak sama_ada warganegara"), {"ms"}, 2),
+    ("kerajaan boleh daripada tiada semasa perkara ramai negeri jabatan pejabat lepas hadapan sentiasa betul awak",
+     {"ms"}, 1),
+    (("karena bahwa uang laki-laki pengadilan yaitu universitas kualitas aktivitas komunitas identitas mayoritas "
+     "kapasitas fasilitas prioritas mobil gratis toko besok mau paham pikir berpikir nomor telepon proyek "
+     "dokter pelayanan layanan karyawan perusahaan berbagi televisi taksi film bioskop sepeda rupiah silakan "
+     "Maret Juni Juli Agustus Desember Senin Kamis Jumat pemilu sepak_bola kantor kebijakan provinsi kabupaten "
+     "pasal nggak enggak gak banget"), {"id"}, 2),
+    ("pemerintah bisa saja harus internasional kapan kemarin sesudah setelah apa_pun siapa_pun", {"id"}, 1),
+]
+
+# Bosnian, Croatian, Serbian: "Differences between standard Bosnian, Croatian and Serbian", "Yat reflexes"
+# the reflexes of yat, as whole words or stems ("*": any ending); "vremena" and "rečenica" are the same in both
+IJE = ("vrijeme mlijek* rijek[aeiu] lijep* dijete djec[aeiu] mjest* vjer* svijet* svjetsk* svjetl* cijel* "
+       "cijen[aeiu] riječ riječi pjesm* pjesnik* sjever* tijel* mjesec* mjesečn* čovjek* savjest* vrijeđ* dvije gdje "
+       "ovdje nigdje negdje prije poslije uvijek lijev* djel* dijel* dio razumje* vidje* htje* htio željeti željel* "
+       "živje* mjer* snijeg* promjen* primjer* lijek* vijest* vijek* bijel* nedjelj* sjediti sjedište sjednic* "
+       "zvijezd* rješ* riješ* sljede* posljed* sjećanj* cvijet* cvijeć* obavijest* obavješt* vijeć* ljet[aoue] "
+       "ljetn* pjev* odjel* uvjeren*")
+EKAV = ("vreme mlek* rek[aeiu] lep[aeiou] lepš* dete dec[aeiu] mest[aeiou] ver[aeiu] verovat* veruj* svetsk* "
+        "svetl* cel[aeiou] ceo celokupn* cen[aeiu] reč reči pesm* pesnik* sever* tel[aeiou] mesec* mesečn* čovek* "
+        "savest* vređ* dve gde ovde nigde negde pre posle uvek lev[aeiou] del[aeiou] deo delov* razume* vide[tl]* "
+        "hte[ltol]* želeti želel* žive[tl]* mer[aeiu] sneg* promen* primer* lek lekov* lekar* vest vesti vek veka "
+        "veku vekov* bel[aeiou] nedelj* sedeti sedište sednic* zvezd* reš* slede* posled* sećanj* cvet* cveć* "
+        "obavešt* izvešt* leto leta letnj* pev* odeljenj* uveren* hleb*")
+BS_HR_SR = [
+    (IJE, {"hr", "bs"}, 2),
+    (EKAV, {"sr"}, 2),
+    (("tko nitko netko svatko itko tisuć* sveučilišt* povijest* kazališt* zrakoplov* tjedan tjedn* kruh* kav[aeiu] "
+      "vlak vlaka vlakom vlaku glazb* obitelj* točk* točn* milijun* znanost* znanstven* tvornic* ravnatelj* uvjet* "
+      "sustav* tijekom stoljeć* suradn* tajnik* tajnic* obran* inozem* veleposlan* nogomet* računal* gospodarst* "
+      "gospodarsk* ured ureda izvješć* jamč* jamst* siječ* veljač* ožuj* travan* travnj* svib* lipan* lipnj* "
+      "srpan* srpnj* kolovoz* rujan rujn* listopad* studenog studenoga studeni prosin* liječni* kemij* kršćan*"),
+     {"hr"}, 2),
+    ("organizir* definir* informir* garantir* reagir* kritizir* registrir* financij* financir* vjerojatn*", {"hr"}, 1),
+    (("ko niko neko svako iko šta hiljad* univerzitet* porodic* ostrv* tačk* tačn* milion* nauk[aeiu] naučn* "
+      "fabrik* uslov* sistem* tokom juče saradn* sekretar* ambasad* fudbal* kaf[aeiu] hemij* voz voza vozom vozu "
+      "pozorišt* odbran* januar* februar* mart marta martu jun juna junu juni jul jula julu juli septemb* oktob* "
+      "novemb* decemb*"), {"bs", "sr"}, 2),
+    (("organizov* definis* informis* garantov* reagov* registrov* finansij* finansir* sedmic* takođe direktor* "
+      "inostran* vazduh*"), {"bs", "sr"}, 1),
+    ("istorij* opštin* opšt[aeiu] uopšte bezbedn* spolj* hrišćan* avgust* pasulj* šargarep*", {"sr"}, 2),
+    ("ljekar* hljeb* historij* lahk* mehk* polahko sahat* kahv* hudovic* august* vjerovatn* bezbjedn* obezbijed*",
+     {"bs"}, 2),
+    ("općin* opć[aeiu] uopće sigurn* vanjsk* zrak* otok* također jučer", {"hr", "bs"}, 1),
+]
+GROUPS = {"ms": MS_ID, "id": MS_ID, "bs": BS_HR_SR, "hr": BS_HR_SR, "sr": BS_HR_SR}
+_DA = re.compile(r"\b(?:mogu|može|možemo|možete|mogli|moram|mora|moramo|moraju|želim|želi|želimo|treba|hoću|hoće)"
+                 r" da\b", re.IGNORECASE)  # Serbian "da + present" where Croatian has the infinitive
+
+
+_WORD = re.compile(r"\w+(?:-\w+)*")
+_CLITICS = ("nya", "lah", "kah", "pun")  # Malay/Indonesian: kerajaannya, bisakah
+
+
+@cache
+def _markers(group: int) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]], int]:
+    """A group's markers as whole words (and phrases) and as stems, each with its weight per member, and the longest
+    stem's length; a marker's "[aeiu]" is spelt out into one word per letter."""
+    words: dict[str, dict[str, int]] = {}
+    stems: dict[str, dict[str, int]] = {}
+    for text, members, weight in MS_ID if group == 0 else BS_HR_SR:
+        for marker in text.lower().split():  # "_" joins the words of a phrase
+            base, letters, star = re.fullmatch(r"([^[*]+)(?:\[(\w+)\])?(\*?)", marker.replace("_", " ")).groups()
+            for letter in letters or "":
+                (stems if star else words)[base + letter] = dict.fromkeys(members, weight)
+            if not letters:
+                (stems if star else words)[base] = dict.fromkeys(members, weight)
+    return words, stems, max(map(len, stems), default=0)
+
+
+def _weights(word: str, group: int) -> dict[str, int] | None:
+    words, stems, longest = _markers(group)
+    if word in words:
+        return words[word]
+    for k in range(min(len(word), longest), 1, -1):
+        if word[:k] in stems:
+            return stems[word[:k]]
+    if group == 0 and word.endswith(_CLITICS):
+        return _weights(word[:-3], group)
+    return None
+
+
+def scores(lang: str, text: str) -> dict[str, int]:
+    """Each member's weighted count of markers in the text."""
+    group = 0 if GROUPS[lang] is MS_ID else 1
+    out = dict.fromkeys(("ms", "id") if group == 0 else ("bs", "hr", "sr"), 0)
+    tokens = _WORD.findall(text.lower())
+    for word in tokens + [f"{a} {b}" for a, b in pairwise(tokens)] if group == 0 else tokens:
+        for member, weight in (_weights(word, group) or {}).items():
+            out[member] += weight
+    if group:
+        out["sr"] += len(_DA.findall(text))
+    return out
+
+
+def decide(lang: str, score: float, text: str) -> tuple[str, float]:
+    """The member with a clear lead in markers; else the chain's answer, or "und" on a short text it is unsure of."""
+    ranked = sorted(scores(lang, text).items(), key=lambda x: -x[1])
+    if ranked[0][1] - ranked[1][1] >= MARGIN:
+        return ranked[0][0], score
+    if len(text) < SHORT_CHARS and score < SURE:
+        return "und", 0.0
+    return lang, score
