@@ -8,8 +8,8 @@ import pyarrow.parquet as pq
 import pytest
 from dagster import AssetKey, DagsterInstance, DagsterUnknownPartitionError
 
-from commons_pipelines.curate.partitions import day_of, file_key
-from commons_pipelines.ingest.warehouse import partition_of, read_records
+from commons_pipelines.curate.partitions import day_of, file_key, partition_of
+from commons_pipelines.ingest.warehouse import read_records
 from commons_pipelines.orchestration import build_definitions
 from commons_pipelines.settings import Settings
 from commons_pipelines.spec import SpecError

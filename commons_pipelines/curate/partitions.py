@@ -1,7 +1,7 @@
 """Curation in partitions, for large sources (`partitions:` in the source's YAML).
 
 The landed files (`_source_file`) are split into partitions in one of three ways:
-- `partitions: 8`: 8 partitions "000".."007" by a hash of the file's name (ingest/warehouse.partition_of), so a file
+- `partitions: 8`: 8 partitions "000".."007" by a hash of the file's name (`partition_of`), so a file
   stays in its partition while others come and go; a Dagster StaticPartitionsDefinition.
 - `partitions: {by: file}`: one partition per file. Its key is the file's path when that is a safe folder name
   (letters, digits, `.`, `_`, `-`), else the path made safe plus 8 hex of its sha256 (`a/b c.csv` ->
@@ -40,7 +40,6 @@ import pyarrow as pa
 
 from .. import parquet
 from ..naming import column_name
-from ..ingest.warehouse import partition_of
 from ..spec import DATE_PATTERN, SourceSpec
 from ..stats import CurationReport, PiiCount, StageCount
 from .runner import (RUNS, Curated, _keep, _Parts, _Quarantine, _reusable, curate, default_dedup, finish,
@@ -51,6 +50,12 @@ PARTITIONS = "partitions"
 
 class PartitionError(ValueError):
     """A file that has no partition: by date, its path holds no date."""
+
+
+def partition_of(unit: str, count: int) -> int:
+    """The partition of a landed file (`_source_file`): a hash of its name, so a file stays in its partition while
+    others come and go."""
+    return int(hashlib.sha256(unit.encode("utf-8")).hexdigest()[:12], 16) % count
 
 
 def partition_names(count: int) -> list[str]:

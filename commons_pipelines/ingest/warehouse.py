@@ -106,12 +106,6 @@ def read_records(db: Path, batch_rows: int = BATCH_ROWS, where: str | None = Non
             yield from con.sql(sql, params={"unit": unit}).to_arrow_reader(batch_rows)
 
 
-def partition_of(unit: str, count: int) -> int:
-    """The partition of a landed file (`_source_file`): a hash of its name, so a file stays in its partition while
-    others come and go."""
-    return int(hashlib.sha256(unit.encode("utf-8")).hexdigest()[:12], 16) % count
-
-
 def partition_versions(db: Path, names: list[str], part_of: Callable[[str], str | None]) -> dict[str, str]:
     """For each partition in `names` (`part_of(file)` names a landed file's partition; None: in none), a digest of
     what it holds: its files, their rows and the load that wrote them (a file read again is loaded anew). Equal
