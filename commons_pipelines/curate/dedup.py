@@ -15,11 +15,11 @@ the documents kept is on disk too (NearDedup).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 import functools
 import shutil
 import tempfile
 import weakref
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import duckdb
@@ -341,7 +341,7 @@ class DedupKeys(Step):
 
     def process(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         text = normal_text(batch, self.columns)
-        batch = batch.append_column(DEDUP_KEY, _md5(text).cast(pa.binary(16)))
+        batch = batch.append_column(DEDUP_KEY, _md5(text))
         return batch.append_column(MINHASH, self.near.column(text)) if self.near else batch
 
 
