@@ -90,8 +90,9 @@ ORDER = ("ingest", "curate", "check", "publish")
 FOLDER = "compute"
 
 
-def write(folder, found: Footprint | dict) -> None:
-    """Keep a stage's footprint with what it made (a curation's folder), atomically; the same stage replaces it."""
+def write(folder, found: Footprint | dict) -> Path:
+    """Keep a stage's footprint with what it made (a curation's folder), atomically; the same stage replaces it.
+    Returns the file."""
     data = found.as_dict() if isinstance(found, Footprint) else dict(found)
     target = Path(folder) / FOLDER
     target.mkdir(parents=True, exist_ok=True)
@@ -99,6 +100,7 @@ def write(folder, found: Footprint | dict) -> None:
     tmp = target / f".{name}.{os.getpid()}.tmp"
     tmp.write_text(json.dumps(data))
     os.replace(tmp, target / f"{name}.json")
+    return target / f"{name}.json"
 
 
 def read(folder) -> list[dict]:

@@ -15,7 +15,9 @@ of RSS with it, 366 MB with DUCKDB_MEMORY, in the same time."""
 BATCH_ROWS = 4096
 """Rows per batch read from the warehouse, the unit a worker or actor curates. A worker's memory grows with it
 (at 300 MB, curation's process tree by PSS: 1.72-1.79 GiB at 16,384 rows; 1.47-1.52 GiB at 8,192 once the workers
-also made dedup's signatures; 1.20-1.23 GiB at 4,096), for the same CPU seconds within the machine's noise."""
+also made dedup's signatures; 1.20-1.23 GiB at 4,096), for the same CPU seconds within the machine's noise. At 1 GB,
+on an idle machine, 2,048 rows took the tree from 1,610 to 1,426 MiB of summed RSS (PSS 1,387 to 1,203) for 16% more
+CPU seconds (327 to 381): COMMONS_BATCH_ROWS=2048 is for machines short of memory."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class Settings:
     engine: str = "local"  # where the curation steps before dedup run: local processes or a Ray cluster
     ray_address: str | None = None  # RAY_ADDRESS, with engine ray; None: the cluster started on this machine
     batch_rows: int = BATCH_ROWS
+    store_url: str | None = None  # COMMONS_STORE_URL: an object store that keeps the warehouse and curated data too
 
     @property
     def warehouse_dir(self) -> Path:
@@ -78,6 +81,7 @@ class Settings:
             engine=engine,
             ray_address=env.get("RAY_ADDRESS") or None,
             batch_rows=_whole(env, "COMMONS_BATCH_ROWS", BATCH_ROWS, least=1),
+            store_url=_store_url(env.get("COMMONS_STORE_URL") or None),
         )
 
     def __post_init__(self) -> None:
@@ -96,6 +100,13 @@ def publish_location(value: str) -> Path | str:
     if is_store(value):
         return value.rstrip("/")
     return Path(value.removeprefix("file://")).absolute()
+
+
+def _store_url(value: str | None) -> str | None:
+    if value is not None and not is_store(value):
+        raise ValueError(f"COMMONS_STORE_URL={value!r}: the URL of an object store (s3://bucket/prefix); "
+                         "a folder needs no copy: point COMMONS_HOME at it")
+    return value.rstrip("/") if value else None
 
 
 def _whole(env, name: str, default: int, least: int) -> int:

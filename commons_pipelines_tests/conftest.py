@@ -1,3 +1,4 @@
+import logging
 import os
 
 # Read at import time by huggingface_hub and GX: set before anything imports them.
@@ -6,6 +7,7 @@ os.environ["GX_ANALYTICS_ENABLED"] = "False"
 os.environ.pop("HF_TOKEN", None)
 
 from pathlib import Path  # noqa: E402
+from types import SimpleNamespace  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -70,3 +72,32 @@ def readable(path: Path) -> str:
             tables = con.execute("select table_schema, table_name from information_schema.tables").fetchall()
             return "\n".join(str(con.execute(f'select * from "{s}"."{t}"').fetchall()) for s, t in tables)
     return path.read_bytes().decode("utf-8", "backslashreplace")
+
+
+BUCKET = "commons-test"
+KEY_ID, SECRET = "AKIACOMMONSCANARY01", "canary/secret+8c1f0e"  # must show nowhere: logs, errors, metadata, card
+
+
+@pytest.fixture(scope="session")
+def s3():
+    """moto's S3 server on loopback with the bucket BUCKET; its state is the process's, so one per session."""
+    import s3fs
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    env = {"AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_DEFAULT_REGION": "us-east-1",
+           "AWS_ENDPOINT_URL": f"http://{host}:{port}"}
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    fs = s3fs.S3FileSystem(skip_instance_cache=True, use_listings_cache=False)
+    fs.mkdir(BUCKET)
+    yield SimpleNamespace(fs=fs, env=env)
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    server.stop()

@@ -6,7 +6,6 @@ live and the next publish repairs; a missing bucket or a bad endpoint is one lin
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
 import signal
@@ -16,8 +15,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-import s3fs
-from moto.server import ThreadedMotoServer
 
 from commons_pipelines.curate.takedown import Entry, add_entry
 from commons_pipelines.publish import ObjectTarget, StoreError, publish
@@ -26,37 +23,12 @@ from commons_pipelines.publish.previous import live_table, previous_rows
 from commons_pipelines.settings import Settings
 from commons_pipelines.spec import load_catalog
 
-from .conftest import ROOT
+from .conftest import BUCKET, KEY_ID, ROOT, SECRET
 from .kill_harness import SOURCE, change, workspace
 from .test_cli import invoke
 from .test_pipeline import published, run_nightly
 from .test_publish_release import SMALL, STAGES, make_spec, write_curated
 from .test_publish_shards import otl_table
-
-BUCKET = "commons-test"
-KEY_ID, SECRET = "AKIACOMMONSCANARY01", "canary/secret+8c1f0e"  # must show nowhere: logs, errors, metadata, card
-
-
-@pytest.fixture(scope="module")
-def s3():
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    env = {"AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_DEFAULT_REGION": "us-east-1",
-           "AWS_ENDPOINT_URL": f"http://{host}:{port}"}
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    fs = s3fs.S3FileSystem(skip_instance_cache=True, use_listings_cache=False)
-    fs.mkdir(BUCKET)
-    yield SimpleNamespace(fs=fs, env=env)
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-    server.stop()
-
 
 def settings_for(ws: Path, publish_dir: str | None = None) -> Settings:
     env = {"COMMONS_HOME": str(ws / "home"), "COMMONS_RETRIES": "0", "COMMONS_WORKERS": "1"}

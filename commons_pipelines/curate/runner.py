@@ -271,7 +271,7 @@ def finish(spec: SourceSpec, folder: Path, run: Path, parts: _Parts, stages: lis
     run.mkdir(parents=True, exist_ok=True)  # an empty curation wrote nothing before
     (run / "manifest.json").write_text(json.dumps(manifest, indent=1))
     failpoint("curate.staged")
-    _switch(folder, run.name)
+    make_current(folder, run.name)
     failpoint("curate.swapped")
     return Curated(run, run.name, [run / "data" / p.name for p in parts.files], parts.rows, stages, parts.schema,
                    found, inputs)
@@ -312,7 +312,7 @@ def _keep(staged: _Parts, stage: Dedup | None, index: KeyIndex, folder: Path,
     return parts, kept_published
 
 
-def _switch(folder: Path, cid: str) -> None:
+def make_current(folder: Path, cid: str) -> None:
     """Point `current` at runs/<cid> (an atomic rename of a new link), then remove every other run."""
     link = folder / f".{CURRENT}.{cid}"
     link.unlink(missing_ok=True)

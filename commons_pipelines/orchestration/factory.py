@@ -74,7 +74,7 @@ from ..settings import Settings, pii_key
 from ..spec import SourceSpec, SpecError
 from ..stats import CurationReport, StageCount
 from ..urls import check_host
-from ..validate.runner import record_verdict, run_suite, unvalidated, write_docs
+from ..validate.runner import record_verdict, run_suite, unvalidated, verdict_path, write_docs
 from ..validate.suites import GENERIC, suite, suite_names
 from .resources import Publisher, Warehouse
 
@@ -262,6 +262,7 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
     def raw(context: AssetExecutionContext, dlt: DagsterDltResource, warehouse: Warehouse):
         db = warehouse.database(spec.id)
         with source_lock(home, spec.id, "ingest"):
+            warehouse.fetch(spec.id, curated=False)
             check = partial(check_host, allow_local=settings.allow_local_urls)
             job = Ingest(spec, db, warehouse.downloads(spec.id), check)
             with measured("ingest") as cost:
@@ -281,6 +282,7 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
             record_compute(db, job.run_id, cost.as_dict())
             found = sync_partitions(context, spec, warehouse, db) if parts.dynamic_name(spec) else None
             count, version, schema = ingest_count(db), data_version(db), raw_schema(db, spec)
+            warehouse.keep(spec.id, database=True)
         # our counts instead of dlt's load info; no preview of rows: raw rows are not yet treated for personal data
         yield MaterializeResult(asset_key=raw_key, data_version=DataVersion(version or "empty"), metadata={
             "dagster/row_count": count.rows_out,
@@ -300,6 +302,7 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
                              "moved folder, a wrong glob) keeps the warehouse as it was and blocks publishing.")
     def listing(warehouse: Warehouse) -> AssetCheckResult:
         with source_lock(home, spec.id, "listing check"):
+            warehouse.fetch(spec.id, curated=False)
             run = last_run(warehouse.database(spec.id)) or {}
         empty = run.get("listed", 0) == 0
         return AssetCheckResult(passed=not empty, severity=AssetCheckSeverity.ERROR, metadata={
@@ -324,6 +327,7 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
         def staged(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
             name = context.partition_key
             db = warehouse.database(spec.id)
+            warehouse.fetch(spec.id, partition=name)
             split = source_partitions(spec, known_files(db))
             if name not in split:
                 raise Failure(f"{spec.id}: partition {name} holds no file now (its files vanished or were never "
@@ -332,6 +336,7 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
             with measured("stage") as cost:
                 part = stage_partition(text_spec(spec, warehouse, db)[0], warehouse, home, db, name, split,
                                        curation_inputs(spec, db, entries, key, True), key, entries)
+            warehouse.keep(spec.id, curated=True, partition=name)
             return MaterializeResult(metadata={**partition_metadata(part), "files": len(split[name]),
                                                **cost.metadata()})
 
@@ -359,6 +364,7 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
             context.log.warning(f"{spec.id}: {extra.warnings[-1]}")
         key, entries = pii_key(), load_entries(warehouse.takedown_dir, spec.id)
         with source_lock(home, spec.id, "curate"):  # every use of the warehouse file holds the lock
+            warehouse.fetch(spec.id)
             extra.renamed = renamed_columns(db)
             inputs = curation_inputs(spec, db, entries, key, published is not None)
             try:
@@ -380,6 +386,7 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
                 ingest_cost = (last_run(db) or {}).get("compute")
                 for found in ([ingest_cost] if ingest_cost else []) + [cost]:
                     write_compute(result.folder, found)
+            warehouse.keep(spec.id, curated=True)
         if result.reused:
             context.log.info(f"{spec.id}: nothing changed since curation {result.id}: reused")
         removed = {f"removed/{s.stage}/{reason}": n for s in result.stages for reason, n in s.removed.items()}
@@ -406,6 +413,7 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
                        f"dataset card, published to {spec.publish.repo_id} (Hub) or the local folder.")
     def published(context: AssetExecutionContext, warehouse: Warehouse, publisher: Publisher) -> MaterializeResult:
         with source_lock(home, spec.id, "publish"):
+            warehouse.fetch(spec.id, database=False)
             data = load_curated(warehouse.curated(spec.id))
             problems = unvalidated(data, suite_names(spec))
             if problems:
@@ -562,12 +570,14 @@ def _suite_check(spec: SourceSpec, name: str, curated_key: AssetKey, home) -> As
                  description=f"Great Expectations, {name} suite: {what}. Blocks publishing when it fails.")
     def check(warehouse: Warehouse) -> AssetCheckResult:
         with source_lock(home, spec.id, f"check {name}"):
+            warehouse.fetch(spec.id, database=False)
             data = load_curated(warehouse.curated(spec.id))
             with measured(f"check {name}") as cost:
                 result = run_suite(data, name, suite(spec, name, data.schema))
             record_verdict(data, result)
-            write_compute(data.folder, cost)
+            footprint = write_compute(data.folder, cost)
             docs = write_docs(data, result)
+            warehouse.keep(spec.id, curated=True, written=[verdict_path(data, result.suite), docs, footprint])
         return AssetCheckResult(
             passed=result.success,
             severity=AssetCheckSeverity.ERROR,

@@ -15,6 +15,7 @@ from ..ingest import warehouse
 from ..publish import Target, open_target
 from ..settings import BATCH_ROWS, Settings
 from ..spec import SourceSpec
+from .mirror import Mirror
 
 
 class Warehouse(ConfigurableResource):
@@ -28,6 +29,30 @@ class Warehouse(ConfigurableResource):
     engine: str = "local"  # or "ray": those steps run on the Ray cluster at ray_address
     ray_address: str | None = None
     batch_rows: int = BATCH_ROWS
+    store_url: str | None = None  # COMMONS_STORE_URL: the warehouse files and curated folders are kept there too
+
+    def mirror(self) -> Mirror | None:
+        return Mirror(self.store_url) if self.store_url else None
+
+    def fetch(self, source_id: str, database: bool = True, curated: bool = True, partition: str | None = None) -> None:
+        """Before a step reads them: the store's warehouse file and curation (or one partition's), where this
+        machine's are older (orchestration/mirror.py)."""
+        if mirror := self.mirror():
+            if database:
+                mirror.fetch_database(self.database(source_id), source_id)
+            if curated:
+                mirror.fetch_curated(self.curated(source_id), source_id, partition)
+
+    def keep(self, source_id: str, database: bool = False, curated: bool = False, partition: str | None = None,
+             written: list[Path] | None = None) -> None:
+        """After a step wrote them: the warehouse file or the curation (one partition's, or only the files
+        `written`), into the store. A step keeps the curation only after it fetched it: what the folder lacks is
+        removed from the store."""
+        if mirror := self.mirror():
+            if database:
+                mirror.keep_database(self.database(source_id), source_id)
+            if curated:
+                mirror.keep_curated(self.curated(source_id), source_id, partition, written)
 
     def database(self, source_id: str) -> Path:
         return warehouse.database(Path(self.warehouse_dir), source_id)
@@ -64,7 +89,7 @@ def resources(settings: Settings) -> dict:
         "warehouse": Warehouse(warehouse_dir=str(settings.warehouse_dir), dlt_dir=str(settings.dlt_dir),
                                curated_dir=str(settings.curated_dir), takedown_dir=str(settings.takedown_dir),
                                workers=settings.workers, engine=settings.engine, ray_address=settings.ray_address,
-                               batch_rows=settings.batch_rows),
+                               batch_rows=settings.batch_rows, store_url=settings.store_url),
         "publisher": Publisher(target=settings.target, publish_dir=str(settings.publish_dir),
                                hf_endpoint=settings.hf_endpoint, hub_namespace=settings.hub_namespace,
                                max_shard_bytes=settings.max_shard_bytes),

@@ -38,11 +38,13 @@ class StoreError(HubError):
     unreachable target (publish retried then failed, curation warned) copes with this one too."""
 
 
-class ObjectTarget:
+class Bucket:
+    """An object store at an fsspec URL: its filesystem, its root, and calls whose errors are one line."""
+
     def __init__(self, location: str):
         scheme, _, rest = location.partition("://")
         if "@" in rest:  # user:secret@bucket; a secret may hold "/", so the URL is not even parsed: never echoed
-            raise ValueError(f"{scheme}://…: a publish URL with '@' is refused: credentials go in the environment "
+            raise ValueError(f"{scheme}://…: a URL with '@' is refused: credentials go in the environment "
                              "(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), not in the URL")
         from fsspec.core import url_to_fs
 
@@ -54,19 +56,7 @@ class ObjectTarget:
         self.root = self.root.rstrip("/")
 
     def __repr__(self) -> str:
-        return f"ObjectTarget({self.location!r})"
-
-    def folder(self, spec: SourceSpec) -> str:
-        return f"{self.location}/{spec.id}"
-
-    def url(self, spec: SourceSpec) -> str | None:
-        return None
-
-    def staging(self, spec: SourceSpec) -> None:
-        return None
-
-    def _key(self, spec: SourceSpec, *parts: str) -> str:
-        return "/".join([self.root, spec.id, *parts])
+        return f"{type(self).__name__}({self.location!r})"
 
     def _call(self, what: str, method: str, *args, **kwargs):
         try:
@@ -79,6 +69,20 @@ class ObjectTarget:
                 if len(os.environ.get(name, "")) >= 8:  # real ones are 16+; masking "x" would mangle the message
                     reason = reason.replace(os.environ[name], "***")
             raise StoreError(f"{self.location}: {what}: {reason}") from None
+
+
+class ObjectTarget(Bucket):
+    def folder(self, spec: SourceSpec) -> str:
+        return f"{self.location}/{spec.id}"
+
+    def url(self, spec: SourceSpec) -> str | None:
+        return None
+
+    def staging(self, spec: SourceSpec) -> None:
+        return None
+
+    def _key(self, spec: SourceSpec, *parts: str) -> str:
+        return "/".join([self.root, spec.id, *parts])
 
     def _versions(self, spec: SourceSpec) -> dict[str, list[str]]:
         """Every object under versions/, by version name."""
