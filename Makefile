@@ -46,6 +46,7 @@ bench: install $(DATATROVE)/.installed
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[bench]'
 	$(BIN)/python benchmarks/side_by_side.py --mb 300 --nightly 20 --out benchmarks/results/side_by_side.md
 	$(BIN)/python benchmarks/side_by_side.py --mb 1000 --out benchmarks/results/scale_1000mb.md
+	$(BIN)/python benchmarks/mirror.py --out benchmarks/results/mirror.md
 	$(BIN)/python benchmarks/side_by_side.py --mb 3000 --no-datatrove --nightly 0 --out benchmarks/results/scale_3000mb.md
 	$(BIN)/python benchmarks/pipeline.py --copies 20 --out benchmarks/results/pipeline.md
 	$(BIN)/python benchmarks/steps.py --mb 100 --out benchmarks/results/steps.md

@@ -18,7 +18,7 @@ from commons_pipelines.orchestration.mirror import Mirror
 from commons_pipelines.settings import Settings
 from commons_pipelines.spec import load_catalog
 
-from .conftest import BUCKET
+from .conftest import BUCKET, KEY_ID, SECRET
 from .kill_harness import SOURCE, change, workspace
 from .test_pipeline import published
 
@@ -135,3 +135,20 @@ def test_the_store_url_must_be_an_object_store():
     assert Settings.from_env({"COMMONS_STORE_URL": "s3://b/p/"}).store_url == "s3://b/p"
     with pytest.raises(ValueError, match="refused: credentials go in the environment"):
         Mirror("s3://key:secret@bucket/state")
+
+
+def test_a_store_that_cannot_be_written_fails_the_ingest_in_one_line_naming_the_url_without_a_secret(s3, tmp_path):
+    ws = workspace(tmp_path / "ws")
+    settings = machine(ws, "a", store=f"s3://no-such-bucket-{tmp_path.name.lower()}/state")
+    defs = build_definitions(load_catalog(ws / "catalog"), settings)
+    result = defs.resolve_job_def("nightly").execute_in_process(raise_on_error=False)
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    line = failure.step_failure_data.error.message.removeprefix("dagster._core.definitions.events.Failure: ")
+    assert failure.step_key == f"ingest_{SOURCE}"
+    assert line.startswith(f"{settings.store_url}: cannot keep {SOURCE}'s warehouse: ")
+    assert line.rstrip("\n").endswith("bucket does not exist; the store keeps its last complete state")
+    assert "\n" not in line.rstrip("\n")
+    text = "\n".join(str(e.message) + str(e.event_specific_data) for e in result.all_events)
+    assert KEY_ID not in text and SECRET not in text
+    assert not published(result, SOURCE)

@@ -15,8 +15,8 @@ adds the new ones after each ingest and deletes those whose files vanished (thei
 Each partition goes through the row steps on its own (`stage`) and is kept as a curation without dedup in
 `<source>/partitions/<key>/`, reused while its files and everything else it depends on are unchanged: a refresh
 where one file changed runs the row steps on that file's partition only. In Dagster each partition is a partition
-of the source's `staged` asset, so partitions run in parallel runs (one machine each, with a shared COMMONS_HOME)
-and a failed one is retried alone.
+of the source's `staged` asset, so partitions run in parallel runs (one machine each, with a shared COMMONS_HOME or
+COMMONS_STORE_URL) and a failed one is retried alone.
 
 The source-wide stages then run once over the partitions' outputs, in partition order (`combine`; keys sorted: by
 date, the oldest day first): exact and near dedup group the keys and MinHash signatures each partition staged

@@ -6,13 +6,14 @@ HF_TOKEN from the environment when it publishes.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import dlt
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, Failure
 
 from ..ingest import warehouse
-from ..publish import Target, open_target
+from ..publish import StoreError, Target, open_target
 from ..settings import BATCH_ROWS, Settings
 from ..spec import SourceSpec
 from .mirror import Mirror
@@ -36,12 +37,14 @@ class Warehouse(ConfigurableResource):
 
     def fetch(self, source_id: str, database: bool = True, curated: bool = True, partition: str | None = None) -> None:
         """Before a step reads them: the store's warehouse file and curation (or one partition's), where this
-        machine's are older (orchestration/mirror.py)."""
+        machine's are older (orchestration/mirror.py). A store that cannot be read fails the step in one line
+        (s3fs has retried the request already)."""
         if mirror := self.mirror():
-            if database:
-                mirror.fetch_database(self.database(source_id), source_id)
-            if curated:
-                mirror.fetch_curated(self.curated(source_id), source_id, partition)
+            with _one_line():
+                if database:
+                    mirror.fetch_database(self.database(source_id), source_id)
+                if curated:
+                    mirror.fetch_curated(self.curated(source_id), source_id, partition)
 
     def keep(self, source_id: str, database: bool = False, curated: bool = False, partition: str | None = None,
              written: list[Path] | None = None) -> None:
@@ -49,10 +52,11 @@ class Warehouse(ConfigurableResource):
         `written`), into the store. A step keeps the curation only after it fetched it: what the folder lacks is
         removed from the store."""
         if mirror := self.mirror():
-            if database:
-                mirror.keep_database(self.database(source_id), source_id)
-            if curated:
-                mirror.keep_curated(self.curated(source_id), source_id, partition, written)
+            with _one_line():
+                if database:
+                    mirror.keep_database(self.database(source_id), source_id)
+                if curated:
+                    mirror.keep_curated(self.curated(source_id), source_id, partition, written)
 
     def database(self, source_id: str) -> Path:
         return warehouse.database(Path(self.warehouse_dir), source_id)
@@ -66,6 +70,14 @@ class Warehouse(ConfigurableResource):
     def downloads(self, source_id: str) -> Path:
         """Where ingest downloads a remote source's files before reading them (emptied after each ingest)."""
         return Path(self.dlt_dir) / "downloads" / source_id
+
+
+@contextmanager
+def _one_line():
+    try:
+        yield
+    except StoreError as err:
+        raise Failure(description=f"{err}; the store keeps its last complete state") from None
 
 
 class Publisher(ConfigurableResource):
