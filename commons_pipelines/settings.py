@@ -40,6 +40,7 @@ class Settings:
     ray_address: str | None = None  # RAY_ADDRESS, with engine ray; None: the cluster started on this machine
     batch_rows: int = BATCH_ROWS
     store_url: str | None = None  # COMMONS_STORE_URL: an object store that keeps the warehouse and curated data too
+    partition_runs: bool = False  # COMMONS_PARTITION_RUNS=1: the nightly stages changed partitions in runs of their own
 
     @property
     def warehouse_dir(self) -> Path:
@@ -82,6 +83,7 @@ class Settings:
             ray_address=env.get("RAY_ADDRESS") or None,
             batch_rows=_whole(env, "COMMONS_BATCH_ROWS", BATCH_ROWS, least=1),
             store_url=_store_url(env.get("COMMONS_STORE_URL") or None),
+            partition_runs=_flag(env, "COMMONS_PARTITION_RUNS"),
         )
 
     def __post_init__(self) -> None:

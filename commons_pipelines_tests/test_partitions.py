@@ -1,12 +1,18 @@
 """A source curated in partitions (`partitions: N`): the same rows published as without, only changed partitions
 staged again, a partition run alone through its Dagster job, and the source-wide dedup over all partitions."""
 
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from dagster import AssetKey, DagsterInstance, DagsterUnknownPartitionError
+from dagster import (AssetKey, DagsterInstance, DagsterRunStatus, DagsterUnknownPartitionError, RunRequest,
+                     build_run_status_sensor_context, build_sensor_context)
 
 from commons_pipelines.curate.partitions import day_of, file_key, partition_of
 from commons_pipelines.ingest.warehouse import read_records
@@ -14,6 +20,8 @@ from commons_pipelines.orchestration import build_definitions
 from commons_pipelines.settings import Settings
 from commons_pipelines.spec import SpecError
 
+from .conftest import ROOT
+from .kill_harness import SOURCE, workspace
 from .test_pipeline import run_nightly
 
 WORDS = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa".split()
@@ -102,6 +110,103 @@ def test_one_partition_runs_alone_and_a_changed_file_stages_its_partition_only(s
     assert after[k] != again[k]
     assert [a for i, a in enumerate(after) if i != k] == [b for i, b in enumerate(again) if i != k]
     assert "999" in {str(r["id"]) for r in published_rows(settings, split.id)}
+
+
+def test_partition_runs_stage_the_changed_partitions_in_runs_of_their_own_then_finish(sources, tmp_path):
+    """COMMONS_PARTITION_RUNS=1: the nightly ingests only; its sensor asks for a run per partition to stage, the
+    other sensor for the finishing run once all succeeded; the same rows are published as by the in-step nightly.
+    Then nothing changed: no partition run, the finishing run at once; then one file changed: its partition only."""
+    _, split, src = sources
+    reference = home(tmp_path, "ref")
+    assert run_nightly({split.id: split}, reference).success
+    settings = home(tmp_path, "runs", COMMONS_PARTITION_RUNS="1")
+    defs = build_definitions({split.id: split}, settings)
+    raw, curated = AssetKey([split.id, "raw"]), AssetKey([split.id, "curated"])
+    stage_sensor = defs.resolve_sensor_def(f"{split.id}_partition_runs")
+    finish_sensor = defs.resolve_sensor_def(f"{split.id}_after_partitions")
+    with DagsterInstance.ephemeral() as instance:
+        def nightly(cursor=None):
+            result = defs.resolve_job_def("nightly").execute_in_process(instance=instance, raise_on_error=False)
+            assert result.success
+            assert {e.asset_key for e in result.get_asset_materialization_events()} == {raw}
+            assert {c.check_name for c in result.get_asset_check_evaluations()} == {"listing"}
+            return stage_sensor.evaluate_tick(build_sensor_context(instance=instance, definitions=defs,
+                                                                   cursor=cursor))
+
+        def run(request):
+            result = defs.resolve_job_def(request.job_name).execute_in_process(
+                instance=instance, partition_key=request.partition_key, tags=request.tags, raise_on_error=False)
+            assert result.success
+            return result
+
+        tick = nightly()
+        assert sorted(r.partition_key for r in tick.run_requests) == ["000", "001", "002"]
+        assert {r.job_name for r in tick.run_requests} == {f"partitions_{split.id}"}
+        answers = []
+        for request in tick.run_requests:
+            done = run(request)
+            answers.append(finish_sensor(build_run_status_sensor_context(
+                sensor_name=finish_sensor.name, dagster_instance=instance, dagster_run=done.dagster_run,
+                dagster_event=done.get_run_success_event())))
+        assert [type(a).__name__ for a in answers] == ["SkipReason", "SkipReason", "RunRequest"]
+        finish = run(RunRequest(job_name=f"finish_{split.id}", tags=answers[-1].tags))
+        assert not [e for e in finish.get_asset_materialization_events() if e.asset_key.path[-1] == "staged"]
+        assert {c.check_name for c in finish.get_asset_check_evaluations()} >= {"generic_suite"}
+        assert published_rows(settings, split.id) == published_rows(reference, split.id)
+        first = staged_runs(settings, split.id, 3)
+
+        tick = nightly(tick.cursor)
+        [request] = tick.run_requests
+        assert request.job_name == f"finish_{split.id}" and request.partition_key is None
+        [mat] = [e.materialization for e in run(request).get_asset_materialization_events() if e.asset_key == curated]
+        assert mat.metadata["reused"].value is True
+
+        changed = src / "notices-5.csv"
+        changed.write_text(changed.read_text(encoding="utf-8") + f"999,{sentence(999)}\n", encoding="utf-8")
+        tick = nightly(tick.cursor)
+        assert [r.partition_key for r in tick.run_requests] == [f"{partition_of(changed.name, 3):03d}"]
+        run(tick.run_requests[0])
+        after = staged_runs(settings, split.id, 3)
+        assert sum(a != b for a, b in zip(after, first)) == 1
+
+
+def test_under_the_dagster_daemon_the_nightly_s_partitions_run_apart_then_the_source_is_finished(tmp_path):
+    """The real daemon (`dagster-daemon run`) over workspace.yaml: the nightly launched from the CLI ingests; the
+    daemon's sensors launch a run per partition, then the finishing run, which publishes."""
+    ws = workspace(tmp_path / "ws")
+    path = ws / "catalog" / f"{SOURCE}.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "partitions: 2\n", encoding="utf-8")
+    dagster_home = ws / "dagster"
+    dagster_home.mkdir()
+    (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\nconcurrency:\n  pools:\n"
+                                               "    default_limit: 1\n")
+    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "COMMONS_HOME": str(ws / "home"),
+           "COMMONS_CATALOG": str(ws / "catalog"), "COMMONS_PARTITION_RUNS": "1", "COMMONS_RETRIES": "0"}
+    daemon = subprocess.Popen([str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    try:
+        launch = subprocess.run([sys.executable, "-m", "dagster", "job", "launch", "-j", "nightly", "-w",
+                                 "workspace.yaml"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert launch.returncode == 0, launch.stderr[-2000:]
+        with DagsterInstance.from_config(str(dagster_home)) as instance:
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline:
+                runs = instance.get_runs()
+                if any(r.status == DagsterRunStatus.FAILURE for r in runs) or any(
+                        r.job_name == f"finish_{SOURCE}" and r.status == DagsterRunStatus.SUCCESS for r in runs):
+                    break
+                time.sleep(2)
+            seen = sorted((r.job_name, r.tags.get("dagster/partition", ""), r.status.value) for r in runs)
+    finally:
+        os.killpg(daemon.pid, signal.SIGTERM)
+        daemon.wait(60)
+    assert seen == [(f"finish_{SOURCE}", "", "SUCCESS"), ("nightly", "", "SUCCESS"),
+                    (f"partitions_{SOURCE}", "000", "SUCCESS"), (f"partitions_{SOURCE}", "001", "SUCCESS")], seen
+    # the rows: as the in-step nightly's (the test above); here, that the finishing run published them
+    settings = Settings.from_env({"COMMONS_HOME": str(ws / "home")})
+    assert (settings.publish_dir / SOURCE / "current").resolve().name == "v1"
+    assert pq.read_table(settings.publish_dir / SOURCE / "current" / "data").num_rows > 0
 
 
 def test_partitions_must_be_two_or_more(write_spec, tmp_path):

@@ -94,6 +94,10 @@ def network_failure(context: AssetExecutionContext, settings: Settings, message:
     return Failure(description=message)
 
 
+CHANGED = "partitions/changed"
+"""The raw asset's metadata with COMMONS_PARTITION_RUNS: the partitions to stage anew (orchestration/runs.py)."""
+
+
 def keys(spec: SourceSpec) -> tuple[AssetKey, AssetKey, AssetKey]:
     return AssetKey([spec.id, "raw"]), AssetKey([spec.id, "curated"]), AssetKey([spec.id, "published"])
 
@@ -261,8 +265,9 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
                  can_subset=True, pool=warehouse_pool(spec))
     def raw(context: AssetExecutionContext, dlt: DagsterDltResource, warehouse: Warehouse):
         db = warehouse.database(spec.id)
+        runs = settings.partition_runs and spec.partitions  # the partitions to stage anew go in the metadata
         with source_lock(home, spec.id, "ingest"):
-            warehouse.fetch(spec.id, curated=False)
+            warehouse.fetch(spec.id, curated=bool(runs))
             check = partial(check_host, allow_local=settings.allow_local_urls)
             job = Ingest(spec, db, warehouse.downloads(spec.id), check)
             with measured("ingest") as cost:
@@ -282,6 +287,7 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
             record_compute(db, job.run_id, cost.as_dict())
             found = sync_partitions(context, spec, warehouse, db) if parts.dynamic_name(spec) else None
             count, version, schema = ingest_count(db), data_version(db), raw_schema(db, spec)
+            changed = changed_partitions(spec, warehouse, db) if runs else None
             warehouse.keep(spec.id, database=True)
         # our counts instead of dlt's load info; no preview of rows: raw rows are not yet treated for personal data
         yield MaterializeResult(asset_key=raw_key, data_version=DataVersion(version or "empty"), metadata={
@@ -292,6 +298,7 @@ def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefi
             "files/listed": len(plan.listed), "files/read": len(plan.read), "files/unchanged_bytes": len(plan.checked),
             "files/removed": len(plan.vanished),
             **({"partitions": len(found)} if found is not None else {}),
+            **({CHANGED: MetadataValue.json(changed)} if changed is not None else {}),
             "quarantined": sum(count.removed.values()),
             **{f"quarantined/{reason}": n for reason, n in sorted(count.removed.items())},
             **cost.metadata(),
@@ -506,6 +513,23 @@ def stage_partition(spec: SourceSpec, warehouse: Warehouse, home: Path, db: Path
         return parts.stage(spec, batches, warehouse.curated(spec.id), name, parts.partition_inputs(inputs, version),
                            pii_key=key, workers=warehouse.workers, engine=warehouse.engine,
                            ray_address=warehouse.ray_address, takedown=entries)
+
+
+def changed_partitions(spec: SourceSpec, warehouse: Warehouse, db: Path) -> list[str]:
+    """The partitions whose staging is not current: their records, or anything else a staging depends on (the spec,
+    the code, the takedown list, the key), changed since it was made; every partition the first time."""
+    split = source_partitions(spec, known_files(db))
+    versions = partition_digests(db, split)
+    inputs = curation_inputs(spec, db, load_entries(warehouse.takedown_dir, spec.id), pii_key(), True)
+    changed = []
+    for name in split:
+        try:
+            held = load_curated(parts.folder_of(warehouse.curated(spec.id), name)).inputs
+        except FileNotFoundError:
+            held = None
+        if held != parts.partition_inputs(inputs, versions[name]):
+            changed.append(name)
+    return changed
 
 
 def partition_digests(db: Path, split: dict[str, list[str]]) -> dict[str, str]:
