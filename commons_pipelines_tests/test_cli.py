@@ -86,6 +86,17 @@ def samples_catalog(tmp_path):
     return catalog
 
 
+def test_run_curates_a_partitioned_source_itself_whatever_partition_runs_says(tmp_path):
+    """`commons run` runs the job in its own process, where no sensor starts partition runs: the curated step stages
+    the partitions, and the source is published even with COMMONS_PARTITION_RUNS=1."""
+    catalog = notices_catalog(tmp_path, partitions=2)
+    result = invoke("run", COMMONS_CATALOG=catalog, COMMONS_HOME=tmp_path / "home", COMMONS_PARTITION_RUNS=1)
+    assert result.exit_code == 0, result.output
+    assert "school_notices: published v1" in result.output
+    assert sorted(p.name for p in (tmp_path / "home" / "curated" / "school_notices" / "partitions").iterdir()) == [
+        "000", "001"]
+
+
 def test_run_twice_publishes_v1_then_nothing(tmp_path):
     catalog = samples_catalog(tmp_path)
     first = commons("run", home=tmp_path, catalog=catalog)

@@ -182,6 +182,7 @@ def test_under_the_dagster_daemon_the_nightly_s_partitions_run_apart_then_the_so
                                                "    default_limit: 1\n")
     env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "COMMONS_HOME": str(ws / "home"),
            "COMMONS_CATALOG": str(ws / "catalog"), "COMMONS_PARTITION_RUNS": "1", "COMMONS_RETRIES": "0"}
+    DagsterInstance.from_config(str(dagster_home)).dispose()  # its storage made once, not by two processes at once
     daemon = subprocess.Popen([str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", "workspace.yaml"],
                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               start_new_session=True)

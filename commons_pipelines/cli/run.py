@@ -10,7 +10,7 @@ import sys
 import time
 import uuid
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -410,8 +410,9 @@ def _dagster_home(settings: Settings) -> Path:
 
 
 def _run(names: list[str], job: str | None = None, verbose: bool = False) -> tuple[bool, dict[str, SourceSpec]]:
-    """Run sources (all of a job's, or the named ones) in this process, with progress; returns success and the specs."""
-    settings = _settings()
+    """Run sources (all of a job's, or the named ones) in this process, with progress; returns success and the specs.
+    Partitions are staged in the curated step: no sensor runs here to start partition runs (COMMONS_PARTITION_RUNS)."""
+    settings = replace(_settings(), partition_runs=False)
     specs, broken = _catalog()
     if names:
         if job not in (None, "nightly"):

@@ -1,7 +1,7 @@
 """Dagster wiring: the asset factory, the nightly job and its schedule, the run-failure sensor, the partition-run sensors
 (runs.py), resources.
 
-Schedules and the sensor run by default as soon as `dagster dev` or the daemon runs."""
+Schedules and sensors run by default as soon as `dagster dev` or the daemon runs."""
 
 from __future__ import annotations
 
