@@ -18,7 +18,7 @@ from commons_pipelines.curate.partitions import day_of, file_key, partition_of
 from commons_pipelines.ingest.warehouse import read_records
 from commons_pipelines.orchestration import build_definitions
 from commons_pipelines.settings import Settings
-from commons_pipelines.spec import SpecError
+from commons_pipelines.spec import SpecError, load_catalog
 
 from .conftest import ROOT
 from .kill_harness import SOURCE, workspace
@@ -171,8 +171,8 @@ def test_partition_runs_stage_the_changed_partitions_in_runs_of_their_own_then_f
 
 
 def test_under_the_dagster_daemon_the_nightly_s_partitions_run_apart_then_the_source_is_finished(tmp_path):
-    """The real daemon (`dagster-daemon run`) over workspace.yaml: the nightly launched from the CLI ingests; the
-    daemon's sensors launch a run per partition, then the finishing run, which publishes."""
+    """The real daemon (`dagster-daemon run`) over workspace.yaml, and the nightly run here on the same instance: it
+    ingests; the daemon's sensors launch a run per partition, then the finishing run, which publishes."""
     ws = workspace(tmp_path / "ws")
     path = ws / "catalog" / f"{SOURCE}.yaml"
     path.write_text(path.read_text(encoding="utf-8") + "partitions: 2\n", encoding="utf-8")
@@ -180,28 +180,26 @@ def test_under_the_dagster_daemon_the_nightly_s_partitions_run_apart_then_the_so
     dagster_home.mkdir()
     (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\nconcurrency:\n  pools:\n"
                                                "    default_limit: 1\n")
-    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "COMMONS_HOME": str(ws / "home"),
-           "COMMONS_CATALOG": str(ws / "catalog"), "COMMONS_PARTITION_RUNS": "1", "COMMONS_RETRIES": "0"}
-    DagsterInstance.from_config(str(dagster_home)).dispose()  # its storage made once, not by two processes at once
-    daemon = subprocess.Popen([str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", "workspace.yaml"],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
-    try:
-        launch = subprocess.run([sys.executable, "-m", "dagster", "job", "launch", "-j", "nightly", "-w",
-                                 "workspace.yaml"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-        assert launch.returncode == 0, launch.stderr[-2000:]
-        with DagsterInstance.from_config(str(dagster_home)) as instance:
+    env = {"DAGSTER_HOME": str(dagster_home), "COMMONS_HOME": str(ws / "home"), "COMMONS_CATALOG": str(ws / "catalog"),
+           "COMMONS_PARTITION_RUNS": "1", "COMMONS_RETRIES": "0"}
+    with DagsterInstance.from_config(str(dagster_home)) as instance:  # its storage made before the daemon starts
+        daemon = subprocess.Popen([str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+                                  cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            defs = build_definitions(load_catalog(ws / "catalog"), Settings.from_env(env))
+            assert defs.resolve_job_def("nightly").execute_in_process(instance=instance).success
             deadline = time.monotonic() + 300
             while time.monotonic() < deadline:
                 runs = instance.get_runs()
                 if any(r.status == DagsterRunStatus.FAILURE for r in runs) or any(
                         r.job_name == f"finish_{SOURCE}" and r.status == DagsterRunStatus.SUCCESS for r in runs):
                     break
-                time.sleep(2)
+                time.sleep(1)
             seen = sorted((r.job_name, r.tags.get("dagster/partition", ""), r.status.value) for r in runs)
-    finally:
-        os.killpg(daemon.pid, signal.SIGTERM)
-        daemon.wait(60)
+        finally:
+            os.killpg(daemon.pid, signal.SIGTERM)
+            daemon.wait(60)
     assert seen == [(f"finish_{SOURCE}", "", "SUCCESS"), ("nightly", "", "SUCCESS"),
                     (f"partitions_{SOURCE}", "000", "SUCCESS"), (f"partitions_{SOURCE}", "001", "SUCCESS")], seen
     # the rows: as the in-step nightly's (the test above); here, that the finishing run published them
