@@ -12,7 +12,8 @@ five kept out, one in five more kept out with `--dev`); only the training part i
 benchmarks/names_languages.py measures on the kept-out part. `--dev` measures on the dev part, to choose settings
 without the kept-out part. The backend feeds models text with ’ written ' (curate/pii/ner.py), so the training
 texts are written so too. Measured in benchmarks/results/names_languages.md: on the kept-out decisions it finds as many
-names as fr_core_news_sm with fewer false alarms, so the backend does not use it (curate/pii/ner.py, MODELS).
+names as fr_core_news_sm, not the same ones, with fewer false alarms, so the backend reads French text with both
+(curate/pii/ner.py, MODELS: "fr_core_news_sm+fr_names").
 About 4.5 minutes on 2 shared cores (9.3 beside another training; 3.3 CPU minutes); the model is 5.7 MB.
 
     python training/names_fr.py [--generated 6000] [--epochs 6] [--seed 13] [--real-repeat 4] [--dev] [--out DIR]
