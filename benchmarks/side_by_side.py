@@ -7,6 +7,7 @@ tree and one after the other:
 - ours: a `files` source over the corpus with language, Gopher quality (datatrove's GopherQualityFilter defaults,
   where we have the rule), PII patterns without NER, exact and near dedup on `text`; ingest, curate, validate and
   publish each in its own process (COMMONS_WORKERS=2), end to end being their sum;
+- our ingest again on the same documents written as CSV (pyarrow, every field quoted: `corpus/csv/`, made once);
 - with `--nightly N`: one nightly of N tiny sources (10 rows each) in process, the orchestration overhead.
 Every process tree is measured from outside: wall seconds (interpreter start and imports included), CPU seconds
 and peak RSS and PSS of all its processes (psutil, sampled every 0.1 s; a process's own CPU is its last sample), and the
@@ -130,25 +131,41 @@ def _floor_part(files: list[Path], out: Path) -> int:
     return rows
 
 
-def our_spec(corpus: Path, home: Path, source_id: str = "bench", languages: list[str] | None = None):
+def as_csv(corpus: Path) -> Path:
+    """The corpus's JSONL files written again as CSV by pyarrow (a header, every field quoted), when they changed."""
+    import pyarrow.csv as pcsv
+    import pyarrow.json as pj
+
+    out = corpus / "csv"
+    out.mkdir(exist_ok=True)
+    for path in sorted(corpus.glob("*.jsonl")):
+        target = out / f"{path.stem}.csv"
+        if not target.exists() or target.stat().st_mtime < path.stat().st_mtime:
+            pcsv.write_csv(pj.read_json(path), target.with_suffix(".tmp"))
+            target.with_suffix(".tmp").rename(target)
+    return out
+
+
+def our_spec(corpus: Path, home: Path, source_id: str = "bench", languages: list[str] | None = None,
+             fmt: str = "jsonl"):
     from commons_pipelines.spec import parse_spec
 
     return parse_spec({
         "id": source_id, "title": "Side-by-side benchmark corpus", "description": "Text from ../shared/data.",
         "licence": "CC-BY-4.0", "languages": languages or ["en", "es", "fr"], "domain": "general", "kind": "files",
-        "files": {"path": str(corpus), "glob": "*.jsonl", "format": "jsonl"}, "text_columns": ["text"],
+        "files": {"path": str(corpus), "glob": f"*.{fmt}", "format": fmt}, "text_columns": ["text"],
         "publish": {"repo_id": f"bench/{source_id.replace('_', '-')}"},
         "attribution": {"creator": "benchmark", "citation": "Text from ../shared/data."},
         "quality": GOPHER, "pii": {"ner": "off"}, "dedup": {"columns": ["text"]},
     }, home / f"{source_id}.yaml")
 
 
-def ours(stage: str, corpus: Path, home: Path) -> dict:
+def ours(stage: str, corpus: Path, home: Path, fmt: str = "jsonl") -> dict:
     from commons_pipelines.settings import Settings
 
     os.environ["COMMONS_DATA_ROOTS"] = str(corpus)
     settings = Settings.from_env({**os.environ, "COMMONS_HOME": str(home)})
-    spec = our_spec(corpus, home)
+    spec = our_spec(corpus, home, fmt=fmt)
     db = settings.warehouse_dir / f"{spec.id}.duckdb"
     curated = settings.curated_dir / spec.id
     if stage == "ingest":
@@ -158,7 +175,8 @@ def ours(stage: str, corpus: Path, home: Path) -> dict:
         Ingest(spec, db, settings.dlt_dir / "downloads" / spec.id, lambda url: None).run(
             pipeline(spec, settings.warehouse_dir, settings.dlt_dir))
         count = ingest_count(db)
-        return {"documents": count.rows_in, "written": count.rows_out}
+        return {"documents": count.rows_in, "written": count.rows_out,
+                "bytes": sum(p.stat().st_size for p in corpus.glob(f"*.{fmt}"))}
     if stage == "curate":
         from commons_pipelines.curate.runner import curate
         from commons_pipelines.ingest.warehouse import ingest_count, read_records
@@ -246,6 +264,8 @@ def run(args) -> str:
     env = {"COMMONS_WORKERS": "2", "GX_ANALYTICS_ENABLED": "False"}
     for stage in STAGES:
         step(stage, [*me, "ours", stage, "--corpus", str(corpus), "--home", str(work / "ours")], env)
+    step("ingest_csv", [*me, "ours", "ingest", "--format", "csv", "--corpus", str(as_csv(corpus)),
+                        "--home", str(work / "ours-csv")], env)
     if args.nightly:
         step("nightly", [*me, "nightly", "--sources", str(args.nightly), "--corpus", str(corpus),
                          "--home", str(work / "nightly")], env)
@@ -287,6 +307,10 @@ def render(results: dict, manifest: dict, args) -> str:
     for stage in STAGES:
         lines.append(row(f"our {stage}", results[stage], mb))
     lines.append(row("**our whole pipeline** (the four stages)", ours_total, mb))
+    if "ingest_csv" in results:
+        r = results["ingest_csv"]
+        lines.append(row(f"our ingest of the same documents as CSV ({r['bytes'] / 1e6:,.1f} MB, pyarrow's "
+                         "`write_csv`: every field quoted)", r, r["bytes"] / 1e6))
     lines += ["", "Ratios (seconds, same run): ours / I/O floor "
               f"**{ours_total['seconds'] / results['floor']['seconds']:.1f}×**"]
     if "datatrove" in results:
@@ -326,13 +350,14 @@ def main() -> None:
     parser.add_argument("--home", type=Path)
     parser.add_argument("--nightly", "--sources", type=int, default=20, help="tiny sources in the nightly; 0: none")
     parser.add_argument("--no-datatrove", action="store_true")
+    parser.add_argument("--format", choices=["jsonl", "csv"], default="jsonl", help="internal: what `ours` reads")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--render", type=Path, help="write the table from this results.json instead of measuring")
     args = parser.parse_args()
     if args.what:
         kind, *rest = args.what
         result = {"floor": lambda: floor(args.corpus, args.home),
-                  "ours": lambda: ours(rest[0], args.corpus, args.home),
+                  "ours": lambda: ours(rest[0], args.corpus, args.home, args.format),
                   "nightly": lambda: nightly(args.nightly, args.corpus, args.home)}[kind]()
         print(json.dumps(result))
         return

@@ -5,6 +5,9 @@ import os
 os.environ["HF_HUB_DISABLE_XET"] = "1"
 os.environ["GX_ANALYTICS_ENABLED"] = "False"
 os.environ.pop("HF_TOKEN", None)
+# pytest-xdist's workers say COLUMNS=80: the CLI's output in a pipe must not depend on how the tests are run
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
 
 from pathlib import Path  # noqa: E402
 from types import SimpleNamespace  # noqa: E402

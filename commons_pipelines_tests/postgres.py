@@ -25,6 +25,7 @@ import psycopg
 from psycopg import sql
 import pytest
 
+from .apt import apt_install
 from .conftest import BDPM, BDPM_COLUMNS
 
 DB, ROLE, SCHEMA = "commons", "reader", "opendata"
@@ -68,13 +69,7 @@ def server_bin() -> Path | None:
 
 
 def install() -> Path:
-    if os.geteuid() != 0:
-        pytest.fail(MISSING)
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends", "postgresql"]):
-        out = subprocess.run(cmd, env=env, capture_output=True, text=True)
-        if out.returncode:
-            pytest.fail(f"{' '.join(cmd)} failed: {out.stderr[-2000:]}\n{MISSING}")
+    apt_install(["postgresql"], MISSING)
     return server_bin() or pytest.fail(f"apt-get installed postgresql, but no initdb in /usr/lib/postgresql\n{MISSING}")
 
 

@@ -341,18 +341,23 @@ class _Watched:
         self.closed_last = False  # the data ended on a closing quote: the next byte must end the field
         self.first = True
         self.line = self.open = 0  # bytes since the last line end, and in a quoted field left open by a read
-        self.closed = False
+        self.opened = -1  # where in the data the quoted field left open began; -1: before the data
+        self.closed = False  # pyarrow reads file objects that say whether they are closed
 
     def read(self, n: int = -1) -> bytes:
         data = self.read_raw(n)
         if b"\x00" in data:
             raise _Unclean("NUL")
+        followed = data.removeprefix(_BOM) if self.first else data
         if self.quotes:
-            self._follow(data.removeprefix(_BOM) if self.first else data)
+            self._follow(followed)
         self.first = False
         end = data.rfind(b"\n")
         self.line = self.line + len(data) if end < 0 else len(data) - end - 1
-        self.open = self.open + len(data) if self.quoted else 0
+        if not self.quoted:
+            self.open = 0
+        else:
+            self.open = self.open + len(data) if self.opened < 0 else len(followed) - self.opened
         if max(self.line, self.open) > MAX_RECORD // 2:  # pyarrow would hold the record whole: Python skips it
             raise _Unclean("a record near the size cap")
         return data
@@ -365,6 +370,7 @@ class _Watched:
         if self.closed_last and data[:1] not in self.ends:
             raise _Unclean("a closing quote inside a field")
         self.closed_last = False
+        self.opened = -1
         for m in self.quotes.finditer(data):
             start, end = m.span()
             run = end - start
@@ -372,7 +378,7 @@ class _Watched:
                 before = data[start - 1:start] if start else self.prev
                 if before not in self.ends:
                     continue  # a quote inside an unquoted field is a character
-                self.quoted, run = True, run - 1
+                self.quoted, self.opened, run = True, start, run - 1
             if run % 2:  # pairs are quotes inside the field; an odd one closes it
                 self.quoted = False
                 after = data[end:end + 1]
