@@ -610,6 +610,29 @@ def test_a_csv_quoted_throughout_stays_with_pyarrow_and_only_a_long_field_goes_t
     assert len(slow) < len(python) and slow[-1].num_rows <= 3  # pyarrow's blocks, then Python's from the long field
     assert [r for b in slow for r in b.to_pylist()] == [r for b in python for r in b.to_pylist()]
 
+def watched(reads: list[bytes], delimiter: bytes, at_once: bool) -> list:
+    """What readers._Watched makes of the reads: its state after each, or the refusal that stopped it."""
+    stream = readers._Watched(io.BytesIO(b"".join(reads)), delimiter, b'"')
+    if not at_once:
+        stream.quote = None  # the run-by-run loop alone
+    seen = []
+    try:
+        for n in [*map(len, reads), 1]:
+            stream.read(n)
+            seen.append((stream.quoted, stream.closed_last, stream.open, stream.line, stream.prev))
+    except readers._Unclean as err:
+        seen.append(str(err))
+    return seen
+
+
+@fuzz(500)
+@given(st.lists(st.text('a;,"\n\r', max_size=12).map(str.encode), min_size=1, max_size=6), st.sampled_from([b",", b";"]))
+def test_quotes_followed_at_once_agree_with_the_run_by_run_loop(reads, delimiter):
+    """Each read's quotes are followed at once by their parity, unless a quote is inside an unquoted field: then,
+    and in any case, the state and the refusals are the run-by-run loop's, read after read."""
+    assert watched(reads, delimiter, at_once=True) == watched(reads, delimiter, at_once=False)
+
+
 # floats bounded: dlt's dict path puts an integral float into a BIGINT column, where 1e308 does not fit (noted, not ours)
 JSON_SCALARS = st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), st.one_of(
     st.none(), st.booleans(), st.integers(-(2**63), 2**63 - 1), st.floats(-1e15, 1e15), TEXT,

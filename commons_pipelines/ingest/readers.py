@@ -71,6 +71,7 @@ from dataclasses import dataclass
 from functools import partial, reduce
 from typing import BinaryIO
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
@@ -329,13 +330,17 @@ class _Unclean(Exception):
 class _Watched:
     """The bytes pyarrow reads, refused (`_Unclean`) where pyarrow and Python's strict csv module would read them
     apart: a NUL (Python quarantines its record), a closing quote not followed by a delimiter or a line end
-    ('"a"b': Python refuses it, pyarrow reads 'ab'), a quote left open at the end. Quotes are followed run by run,
-    at C speed between them."""
+    ('"a"b': Python refuses it, pyarrow reads 'ab'), a quote left open at the end. A read's quote runs are followed
+    all at once (numpy) while every quote outside a field opens one, so that a field is quoted where the quotes
+    before it are odd in number; a read with a quote inside an unquoted field is followed run by run."""
 
     def __init__(self, stream: BinaryIO, delimiter: bytes, quote: bytes | None) -> None:
         self.read_raw = stream.read
         self.quotes = re.compile(re.escape(quote) + b"+") if quote else None
+        self.quote = quote[0] if quote and len(quote) == 1 else None
         self.ends = (delimiter, b"\r", b"\n")
+        self.is_end = np.zeros(256, bool)
+        self.is_end[[delimiter[0], ord("\r"), ord("\n")]] = True
         self.prev = b"\n"  # the byte before the data: the file starts a field
         self.quoted = False
         self.closed_last = False  # the data ended on a closing quote: the next byte must end the field
@@ -371,6 +376,36 @@ class _Watched:
             raise _Unclean("a closing quote inside a field")
         self.closed_last = False
         self.opened = -1
+        if self.quote is None or not self._by_parity(data):
+            self._run_by_run(data)
+        self.prev = data[-1:]
+
+    def _by_parity(self, data: bytes) -> bool:
+        """The read's quotes followed at once; False, changing nothing, when one is inside an unquoted field."""
+        b = np.frombuffer(data, np.uint8)
+        at = np.flatnonzero(b == self.quote)
+        if not at.size:
+            return True
+        first = np.flatnonzero(np.r_[True, at[1:] != at[:-1] + 1])
+        starts = at[first]
+        ends = starts + np.diff(np.r_[first, at.size])
+        before = np.r_[0, np.cumsum(ends - starts)[:-1]] + self.quoted
+        opening = before % 2 == 0
+        prev = b[np.maximum(starts - 1, 0)]
+        prev[starts == 0] = ord(self.prev)
+        if not self.is_end[prev[opening]].all():
+            return False
+        closing = (before + ends - starts) % 2 == 0
+        inside = ends < len(b)
+        if not self.is_end[b[ends[closing & inside]]].all():
+            raise _Unclean("a closing quote inside a field")
+        self.closed_last = bool(closing[-1] and not inside[-1])
+        self.quoted = not closing[-1]
+        if self.quoted and opening.any():
+            self.opened = int(starts[np.flatnonzero(opening)[-1]])
+        return True
+
+    def _run_by_run(self, data: bytes) -> None:
         for m in self.quotes.finditer(data):
             start, end = m.span()
             run = end - start
@@ -386,7 +421,6 @@ class _Watched:
                     self.closed_last = True
                 elif after not in self.ends:
                     raise _Unclean("a closing quote inside a field")
-        self.prev = data[-1:]
 
 
 def _arrow_csv(head: bytes, stream: BinaryIO, cfg: FilesConfig, renamed: dict) -> Iterator[pa.RecordBatch]:
