@@ -7,7 +7,8 @@ tree and one after the other:
 - ours: a `files` source over the corpus with language, Gopher quality (datatrove's GopherQualityFilter defaults,
   where we have the rule), PII patterns without NER, exact and near dedup on `text`; ingest, curate, validate and
   publish each in its own process (COMMONS_WORKERS=2), end to end being their sum;
-- our ingest again on the same documents written as CSV (pyarrow, every field quoted: `corpus/csv/`, made once);
+- our ingest again on the same documents written as CSV (pyarrow, every field quoted: `corpus/csv/`, remade
+  when the JSONL changes);
 - with `--nightly N`: one nightly of N tiny sources (10 rows each) in process, the orchestration overhead.
 Every process tree is measured from outside: wall seconds (interpreter start and imports included), CPU seconds
 and peak RSS and PSS of all its processes (psutil, sampled every 0.1 s; a process's own CPU is its last sample), and the

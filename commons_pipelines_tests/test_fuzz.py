@@ -593,7 +593,6 @@ def test_a_clean_csv_is_read_by_pyarrow_in_one_batch_and_a_dirty_one_by_python()
     assert split(slow)[1][0].reason == "malformed_csv_row" and split(slow)[1][0].position == "line 12"
 
 
-
 def test_a_csv_quoted_throughout_stays_with_pyarrow_and_only_a_long_field_goes_to_python():
     """pyarrow's reads end inside quoted fields all along such a file: each field is measured from its own opening
     quote, so only a field near the record cap sends the file to Python (it used to send every quoted file past
@@ -609,6 +608,7 @@ def test_a_csv_quoted_throughout_stays_with_pyarrow_and_only_a_long_field_goes_t
     assert fast[0].to_pylist()[1] == {"id": "1", "text": 'row 1, with "quotes" and a\nline break'}
     assert len(slow) < len(python) and slow[-1].num_rows <= 3  # pyarrow's blocks, then Python's from the long field
     assert [r for b in slow for r in b.to_pylist()] == [r for b in python for r in b.to_pylist()]
+
 
 def watched(reads: list[bytes], delimiter: bytes, at_once: bool) -> list:
     """What readers._Watched makes of the reads: its state after each, or the refusal that stopped it."""
