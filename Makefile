@@ -59,14 +59,18 @@ bench: install $(DATATROVE)/.installed
 	  --out benchmarks/results/pii_ner.md || exit 1; done
 	$(BIN)/python benchmarks/names_real_text.py $(DATA)/opendata/open_textbook_library/OTL.csv --out benchmarks/results/pii_ner.md
 	$(BIN)/python benchmarks/names_languages.py --out benchmarks/results/names_languages.md
+	# public labelled sets outside ../shared/data (benchmarks/names_labelled.py): run only when LABELLED names their folder
+	if [ -n "$(LABELLED)" ]; then for s in test dev; do $(BIN)/python benchmarks/names_labelled.py $(LABELLED) --split $$s \
+	  --out benchmarks/results/names_labelled_$$s.md || exit 1; done; fi
 	for s in 1 2; do $(BIN)/python benchmarks/addresses.py --seed $$s --out benchmarks/results/addresses.md || exit 1; done
 	$(BIN)/python benchmarks/faults.py --out benchmarks/results/faults.md
 
 # rebuilds commons_pipelines/curate/pii/en_names (about 15 minutes on 2 cores; reads the Gutenberg books in $(DATA))
-# and xx_names (de, it, pt, nl, pl; about 18 minutes on 2 shared cores); es_names and fr_names (4 to 9 minutes each)
+# and xx_names (de, it, pt, nl, pl; about 40 minutes on 2 shared cores; the shipped 1.1.0 also reads the labelled sets of
+# training/names_multi.py's REAL from LABELLED=<folder>); es_names and fr_names (4 to 9 minutes each)
 names-model: install
 	$(BIN)/python training/person_names.py
-	nice -n 10 $(BIN)/python training/names_multi.py
+	nice -n 10 $(BIN)/python training/names_multi.py $(if $(LABELLED),--real-from $(LABELLED))
 	nice -n 10 $(BIN)/python training/names_es.py
 	nice -n 10 $(BIN)/python training/names_fr.py
 

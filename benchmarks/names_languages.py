@@ -165,8 +165,9 @@ def main(argv: list[str] | None = None) -> int:
               "| language | identify (s) | backend (s) | share |", "|---|---|---|---|"]
     lines += [f"| {lang} | {a:.3f} | {b:.2f} | {a / b:.1%} |" for lang, a, b in routing]
     lines += ["", "## What was seen while building", "",
-              "- No labelled real text in German, Italian, Portuguese, Dutch or Polish is at hand: their numbers are on "
-              "generated text only. The templates of those rows were kept out of training and the seed differs, but "
+              "- The rows of German, Italian, Portuguese, Dutch and Polish here are on generated text. Public labelled "
+              "real text in these languages (and Spanish news), outside ../shared/data, is measured by "
+              "benchmarks/names_labelled.py (names_labelled_test.md): there the numbers are much lower. The templates of those rows were kept out of training and the seed differs, but "
               "the names come from Faker's lists, which the backend also uses to check the model's spans and to pair "
               "first names with surnames (curate/pii/ner.py, `_plausible_name`, `_paired_names`): a generated name is "
               "never rejected as unknown, so on real names outside those lists recall is lower than here.",

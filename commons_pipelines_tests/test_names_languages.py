@@ -52,6 +52,14 @@ def test_capitalised_german_nouns_are_not_names():
     assert [people(t, s) for t, s in zip(NOUNS_DE, found)] == [[] for _ in NOUNS_DE]
 
 
+def test_a_lone_german_surname_no_list_holds_is_a_name_inside_a_sentence():
+    """xx_names 1.1.0 learnt German nouns from real text, so a lone rare capitalised word it tags is kept in German
+    too (news name people by surname alone), though not at a sentence's start."""
+    text = "Am Abend bestätigte Brüggemeier, dass er den Vertrag nicht verlängern werde."
+    backend = load_ner(["de"], "required").backend
+    assert people(text, backend.find([text])[0]) == ["Brüggemeier"]
+
+
 def test_a_german_text_in_a_source_declared_english_goes_to_the_german_model():
     """No cue and no census name: only the model finds it, and cues and patterns alone do not."""
     text, names = NAMED["de"]
@@ -59,7 +67,7 @@ def test_a_german_text_in_a_source_declared_english_goes_to_the_german_model():
     seen = Counter()
     assert people(text, status.backend.find([text], seen)[0]) == names
     assert seen == {"de": 1} and status.backend.backend_of("de").startswith("xx_names ")
-    assert "xx_names 1.0.0 (de, it, pt, nl, pl)" in status.description
+    assert "xx_names 1.1.0 (de, it, pt, nl, pl)" in status.description
     no_models = load_ner(["sw"]).backend
     assert people(text, no_models.find([text])[0]) == names  # sw declared, but this text is identified as German
     cues_only = type(no_models)({}, default="")

@@ -51,3 +51,25 @@ def test_a_german_genitive_is_labelled_with_its_s_but_not_its_apostrophe(gen):
         assert text[e - 1] in "sS" if text[e] == " " else text[e - 1] in "sxzßSXZ", text
         seen.add(text[e])
     assert seen == {" ", "’"}
+
+
+def test_labelled_files_are_read_as_texts_of_sentences_with_their_person_spans():
+    # GermEval: index, token, outer tag, nested tag; a comment opens each sentence
+    germeval = ("#\thttp://example.org\t[2009]\n1\tMuck\tB-PER\tO\n2\tsagte\tO\tO\n3\tes\tO\tO\n\n"
+                "#\thttp://example.org\n1\tKarl\tB-PER\tO\n2\tMay\tI-PER\tO\n3\tschrieb\tO\tO\n4\tBerlin\tB-LOC\tB-PER\n\n")
+    assert M.bio_texts(germeval) == [("Muck sagte es\nKarl May schrieb Berlin", [(0, 4, "PERSON"), (14, 22, "PERSON")])]
+    assert [len(t.split("\n")) for t, _ in M.bio_texts(germeval, per_text=1)] == [1, 1]
+    # CoNLL-2002: token, part of speech, tag; a number opens some token lines (not an index); documents
+    conll = ("-DOCSTART- -DOCSTART- O\n24 Num O\njaar N O\n\nKim N B-PER\nClijsters N I-PER\nwon V O\n. Punc O\n\n"
+             "-DOCSTART- -DOCSTART- O\nVan Prep B-PER\nRoost N I-PER\nverloor V O\n\n")
+    assert M.bio_texts(conll) == [("24 jaar\nKim Clijsters won.", [(8, 21, "PERSON")]),
+                                  ("Van Roost verloor", [(0, 9, "PERSON")])]
+    # LeNER-Br: token and tag, PESSOA; KPWr: token, lemma, morphology, tag, nam_liv_person, "-DOCSTART FILE" lines
+    assert M.bio_texts("Relator O\nAUGUSTO B-PESSOA\nNARDES I-PESSOA\n") == [("Relator AUGUSTO NARDES", [(8, 22, "PERSON")])]
+    kpwr = "-DOCSTART FILE blogi/1\nPisze\tpisać\tfin\tO\nJan\tJan\tsubst\tB-nam_liv_person\n"
+    assert M.bio_texts(kpwr) == [("Pisze Jan", [(6, 9, "PERSON")])]
+    # Europeana Newspapers: no blank line at all; a sentence ends on . ! ? or, past 60 tokens, on an untagged one
+    europeana = "Herr O\nEgger B-PER\nkam O\n. O\nDann O\nging O\ner O\n. O\n" + "und O\n" * 130
+    texts = M.bio_texts(europeana, per_text=1)
+    assert [t for t, _ in texts[:2]] == ["Herr Egger kam.", "Dann ging er."] and texts[0][1] == [(5, 10, "PERSON")]
+    assert [len(t.split()) for t, _ in texts[2:]] == [60, 60, 10]
