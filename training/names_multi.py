@@ -4,10 +4,10 @@
 No spaCy pipeline for these languages can be installed here, and little openly licensed labelled real text in them
 exists, so one multilingual model (spaCy's language-neutral `xx` tokenizer, one entity recogniser, label PERSON) is
 trained on the labelled real text of REAL (`--real-from DIR`, DIR holding those repositories as `owner+name/`;
-each text seen `--real-repeat` times an epoch; 1.1.0 on) and on texts generated from training/templates_multi.py (written for this project: court decisions, clinical notes,
-news, letters and forms, with names and without), filled with the first names and surnames of Faker's locales of
-each language (MIT) and, for one name in five, of 23 Latin-script locales (people in German courts are not all
-German); and sentences without names with one word swapped for a name (`Generator.swapped`). Texts without names:
+each text seen `--real-repeat` times an epoch; 1.1.0 on) and on texts generated from training/templates_multi.py
+(written for this project: court decisions, clinical notes, news, letters and forms, with names and without),
+filled with the first names and surnames of Faker's locales of each language (MIT) and, for one name in five, of
+23 Latin-script locales (people in German courts are not all German); and sentences without names with one word swapped for a name (`Generator.swapped`). Texts without names:
 the templates' own, Faker's word lists of each language (the German one capitalises its nouns) as sentences, and
 Title Case headings of each language's common words (wordfreq) less the names. One model rather than five: one training run fits the time budget and the package stays small; measured
 per language in benchmarks/results/names_languages.md. Every 4th template is kept out (templates_multi.split) for
@@ -198,15 +198,15 @@ nam_liv_person)."""
 REAL = [
     ("davidsbatista/NER-datasets", "db7ff3ca4ba1df39907f8bdc036a556fed5ecde7", "GermEval2014/NER-de-dev.tsv",
      "de, Wikipedia and news, GermEval 2014 dev (CC BY 4.0, Benikova et al. 2014)"),
+    ("peluz/lener-br", "4999cb7f63191f1d6904206f312eeca8f5b45c5a", "leNER-Br/train/train.conll",
+     "pt, Brazilian court decisions, LeNER-Br train (MIT)"),
     ("EuropeanaNewspapers/ner-corpora", "6bf838d23112c255fd81431b1187ab30ef6c2d90", "enp_DE.lft.bio/enp_DE.lft.bio",
      "de, newspapers 1926 (OCR), Europeana Newspapers (CC0)"),
     ("EuropeanaNewspapers/ner-corpora", "6bf838d23112c255fd81431b1187ab30ef6c2d90", "enp_NL.kb.bio/enp_NL.kb.bio",
      "nl, historical newspapers (OCR), Europeana Newspapers (CC0)"),
-    ("peluz/lener-br", "4999cb7f63191f1d6904206f312eeca8f5b45c5a", "leNER-Br/train/train.conll",
-     "pt, Brazilian court decisions, LeNER-Br train (MIT)"),
 ]
-"""Labelled real text `--real-from` trains on: only openly licensed sets, none that benchmarks/names_labelled.py
-measures on (its GermEval and LeNER-Br rows are the test splits)."""
+"""Labelled real text `--real-from` trains on, in this order (that of the run that made 1.1.0): only openly licensed
+sets, none that benchmarks/names_labelled.py measures on (its GermEval and LeNER-Br rows are the test splits)."""
 
 
 def _git(root: Path, repo: str, *args: str) -> str:
@@ -224,12 +224,12 @@ def read_in(root: Path, repo: str, commit: str, path: str) -> str:
 
 
 def bio_texts(content: str, per_text: int = 5) -> list[tuple[str, list]]:
-    """A labelled file's content in BIO columns as texts of `per_text` sentences with their PERSON spans. Columns split on
-    tabs (else spaces); in a file whose every token line opens on digits, that column is an index (GermEval,
+    """A labelled file's content in BIO columns as texts of `per_text` sentences with their PERSON spans. Columns split
+    on tabs (else spaces); in a file whose every token line opens on digits, that column is an index (GermEval,
     CoNLL-U-like files) and the token is the next column, the tag the one after it (GermEval's nested column is not
     read); else the token is the first column and the tag the last. Lines opening on "#" are comments and
-    "-DOCSTART" lines end a document; in a file without blank lines a sentence ends on a token ".", "!" or "?", or on an
-    untagged token once it holds 60."""
+    "-DOCSTART" lines end a document; in a file without blank lines a sentence ends on a token ".", "!" or "?", or on
+    an untagged token once it holds 60."""
     from names_es import join
 
     lines = content.splitlines()
