@@ -59,9 +59,10 @@ bench: install $(DATATROVE)/.installed
 	  --out benchmarks/results/pii_ner.md || exit 1; done
 	$(BIN)/python benchmarks/names_real_text.py $(DATA)/opendata/open_textbook_library/OTL.csv --out benchmarks/results/pii_ner.md
 	$(BIN)/python benchmarks/names_languages.py --out benchmarks/results/names_languages.md
-	# public labelled sets outside ../shared/data (benchmarks/names_labelled.py): run only when LABELLED names their folder
+	# public labelled sets outside ../shared/data (names_labelled.py, language_sentences.py): only when LABELLED names their folder
 	if [ -n "$(LABELLED)" ]; then for s in test dev; do $(BIN)/python benchmarks/names_labelled.py $(LABELLED) --split $$s \
-	  --out benchmarks/results/names_labelled_$$s.md || exit 1; done; fi
+	  --out benchmarks/results/names_labelled_$$s.md && $(BIN)/python benchmarks/language_sentences.py $(LABELLED) \
+	  --split $$s --out benchmarks/results/language_sentences_$$s.md || exit 1; done; fi
 	for s in 1 2; do $(BIN)/python benchmarks/addresses.py --seed $$s --out benchmarks/results/addresses.md || exit 1; done
 	$(BIN)/python benchmarks/faults.py --out benchmarks/results/faults.md
 

@@ -28,7 +28,12 @@ ones such as čoveka), and SURE (a CLD2 answer it calls reliable scores >= 0.9 t
 words than yat's kept as word forms, so "historija" missed "historiju"; "pozorište" listed as Serbian only) were then
 fixed from the same descriptions, so that set is seen (development) and a second one, written after the last change
 (variants_kept_out.jsonl), is the kept-out check. Bosnian stays the weakest: a sentence shows its ijekavian side or
-its ko/svako side, often not both, and one side alone ties with Croatian or Serbian.
+its ko/svako side, often not both, and one side alone ties with Croatian or Serbian. A later pass added the words of
+public life the same descriptions name (utjecaj/uticaj, razina/nivo, tvrtka/preduzeće, priopćenje/saopštenje, sudac/
+sudija, Europa/Evropa, ...) and more yat stems, after reading the misread sentences of the dev split of real Croatian
+and Serbian news (benchmarks/language_sentences.py): Croatian 66% -> 72% there, Serbian 58% -> 62.5%, UDHR unchanged.
+Giving a two-way tie with Bosnian to the other standard was tried and dropped: it raised those two but took UDHR's
+Bosnian from 38 to 14 of 59.
 """
 
 from __future__ import annotations
@@ -65,13 +70,19 @@ IJE = ("vrijeme mlijek* rijek[aeiu] lijep* dijete djec[aeiu] mjest* vjer* svijet
        "ovdje nigdje negdje prije poslije uvijek lijev* djel* dijel* dio razumje* vidje* htje* htio željeti željel* "
        "živje* mjer* snijeg* promjen* primjer* lijek* vijest* vijek* bijel* nedjelj* sjediti sjedište sjednic* "
        "zvijezd* rješ* riješ* sljede* posljed* sjećanj* cvijet* cvijeć* obavijest* obavješt* vijeć* ljet[aoue] "
-       "ljetn* pjev* odjel* uvjeren*")
+       "ljetn* pjev* odjel* uvjeren* savjet* zamjen* bilješ* biljež* riječ* rječnik* ljevičar* ljevic[aeiu] "
+       "predsjedn* predsjed* ocjen* djevojk* smjer* susjed* umjesto vješt* namjer* mijenja* mjenj* sjeo posjet* "
+       "ponedjelj* vjetar vjetr* pobjed* svjedo* svjesn* njemač* podjel* podijel* primjen* izmjen* naprijed uspje* "
+       "procjen*")
 EKAV = ("vreme mlek* rek[aeiu] lep[aeiou] lepš* dete dec[aeiu] mest[aeiou] ver[aeiu] verovat* veruj* svetsk* "
         "svetl* cel[aeiou] ceo celokupn* cen[aeiu] reč reči pesm* pesnik* sever* tel[aeiou] mesec* mesečn* čovek* "
         "savest* vređ* dve gde ovde nigde negde pre posle uvek lev[aeiou] del[aeiou] deo delov* razume* vide[tl]* "
         "hte[ltol]* želeti želel* žive[tl]* mer[aeiu] sneg* promen* primer* lek lekov* lekar* vest vesti vek veka "
         "veku vekov* bel[aeiou] nedelj* sedeti sedište sednic* zvezd* reš* slede* posled* sećanj* cvet* cveć* "
-        "obavešt* izvešt* leto leta letnj* pev* odeljenj* uveren* hleb*")
+        "obavešt* izvešt* leto leta letnj* pev* odeljenj* uveren* hleb* savet* zamen* belež* beleš* telima telom "
+        "rečima rečju rečnik* levičar* levic[aeiu] predsedn* predsed* ocen[aeiu] ocenj* devojk* smer* sused* "
+        "umesto vešt* namer* menja* ponedelj* vetar vetr* pobed* svedo* svesn* nemač* podel* primen* izmen* "
+        "napred uspe* procen[aeiu] procenjuj*")
 BS_HR_SR = [
     (IJE, {"hr", "bs"}, 2),
     (EKAV, {"sr"}, 2),
@@ -79,18 +90,24 @@ BS_HR_SR = [
       "vlak vlaka vlakom vlaku glazb* obitelj* točk* točn* milijun* znanost* znanstven* tvornic* ravnatelj* uvjet* "
       "sustav* tijekom stoljeć* suradn* tajnik* tajnic* obran* inozem* veleposlan* nogomet* računal* gospodarst* "
       "gospodarsk* ured ureda izvješć* jamč* jamst* siječ* veljač* ožuj* travan* travnj* svib* lipan* lipnj* "
-      "srpan* srpnj* kolovoz* rujan rujn* listopad* studenog studenoga studeni prosin* liječni* kemij* kršćan*"),
-     {"hr"}, 2),
+      "srpan* srpnj* kolovoz* rujan rujn* listopad* studenog studenoga studeni prosin* liječni* kemij* kršćan* "
+      "europ* priopć* sudac sudaca suca sucu sucem diljem momčad* nakladn* natječaj* razin[aeiu] razinom utjecaj* "
+      "provedb* primjerice tisak tiska tisku šport* izbornik* mirovin* kolodvor* izravn* tvrtk* poduzeć* "
+      "poduzetni* glasovanj* postot* odvjetni* zastupni* dužnosni* putovnic* prosvjed* nazočn*"), {"hr"}, 2),
+    ("svojem mojem tvojem", {"hr"}, 1),
     ("organizir* definir* informir* garantir* reagir* kritizir* registrir* financij* financir* vjerojatn*", {"hr"}, 1),
     (("ko niko neko svako iko šta hiljad* univerzitet* porodic* ostrv* tačk* tačn* milion* nauk[aeiu] naučn* "
       "fabrik* uslov* sistem* tokom juče saradn* sekretar* ambasad* fudbal* kaf[aeiu] hemij* voz voza vozom vozu "
       "pozorišt* odbran* januar* februar* mart marta martu jun juna junu juni jul jula julu juli septemb* oktob* "
-      "novemb* decemb*"), {"bs", "sr"}, 2),
+      "novemb* decemb* evrop* uticaj* nivo nivoa nivou nivoom nivoima nivoe preduzeć* preduzetni* procenat "
+      "procenta procentu procenata advokat* poslanik* poslanic* zvaničn* pasoš* penzij* sudija sudije sudiji "
+      "sudiju"), {"bs", "sr"}, 2),
+    ("sprovo* sprove* glasanj*", {"bs", "sr"}, 1),
     (("organizov* definis* informis* garantov* reagov* registrov* finansij* finansir* sedmic* takođe direktor* "
       "inostran* vazduh*"), {"bs", "sr"}, 1),
-    ("istorij* opštin* opšt[aeiu] uopšte bezbedn* spolj* hrišćan* avgust* pasulj* šargarep*", {"sr"}, 2),
-    ("ljekar* hljeb* historij* lahk* mehk* polahko sahat* kahv* hudovic* august* vjerovatn* bezbjedn* obezbijed*",
-     {"bs"}, 2),
+    ("istorij* opštin* opšt[aeiu] uopšte bezbedn* spolj* hrišćan* avgust* pasulj* šargarep* saopšt*", {"sr"}, 2),
+    ("ljekar* hljeb* historij* lahk* mehk* polahko sahat* kahv* hudovic* august* vjerovatn* bezbjedn* obezbijed* "
+     "saopć*", {"bs"}, 2),
     ("općin* opć[aeiu] uopće sigurn* vanjsk* zrak* otok* također jučer", {"hr", "bs"}, 1),
 ]
 GROUPS = {"ms": MS_ID, "id": MS_ID, "bs": BS_HR_SR, "hr": BS_HR_SR, "sr": BS_HR_SR}
