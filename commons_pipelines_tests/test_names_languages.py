@@ -130,7 +130,7 @@ def test_the_card_and_metadata_say_which_backend_ran_for_each_language(write_spe
     (tmp_path / "docs" / "docs.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
     spec = write_spec("names_by_language", languages=["en", "fr", "de", "sw"], text_columns=["text"],
                       primary_key=["id"], files={"path": str(tmp_path / "docs"), "format": "jsonl"},
-                      quality={"min_words": 1})
+                      quality={"min_words": 1}, pii={"ner": "auto"})
     result = run_nightly({spec.id: spec}, settings)
     assert result.success, [e.message for e in result.all_events if e.is_failure]
     [mat] = [e.materialization for e in result.get_asset_materialization_events()

@@ -145,7 +145,7 @@ def test_failing_expectation_blocks_publishing_and_v1_stays_current(tmp_path, se
 def test_open_textbook_library_end_to_end(write_spec, settings):
     spec = write_spec("open_textbooks", title="Open Textbook Library", licence="CC0-1.0",
                       files={"path": str(OTL), "format": "csv"}, text_columns=["Title", "Description"],
-                      primary_key=["OTL ID"],
+                      primary_key=["OTL ID"], pii={"ner": "auto"},
                       expectations=[{"expect_column_values_to_not_be_null": {"column": "License"}}])
     result = run_nightly({spec.id: spec}, settings)
     assert result.success, [e.message for e in result.all_events if e.is_failure]

@@ -69,7 +69,7 @@ def test_a_source_without_text_columns_gets_language_and_names_on_the_detected_o
 
 
 def test_text_columns_declared_empty_means_none(write_spec, tmp_path):
-    spec = write_spec("otl_none", files={"path": str(OTL), "format": "csv"}, text_columns=[])
+    spec = write_spec("otl_none", files={"path": str(OTL), "format": "csv"}, text_columns=[], pii={"ner": "auto"})
     result = curate(spec, _landed(spec).to_batches(max_chunksize=100), tmp_path / "curated")
     assert result.report.text_columns == [] and not result.report.text_detected
     assert "language" not in [s.stage for s in result.stages] and result.report.ner.startswith("off")
