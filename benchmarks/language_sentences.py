@@ -9,7 +9,7 @@ the commit below), as for benchmarks/names_labelled.py. Sentences are the `# tex
 Dependencies files (news, web, Wikipedia, fiction, legal text), the sentences of MasakhaNER 2.0 (news) with their
 tokens joined by spaces, and the Catalan side of Global Voices (blog news). Sentences under MIN_CHARS characters
 are left out. Each language's sentences, in file order, are cut into blocks of BLOCK: even blocks are the dev split
-(where settings are chosen), odd ones the test split (measured once they are), so that a document's sentences mostly
+(where settings are chosen), odd ones the test split (measured after they are), so that a document's sentences mostly
 stay on one side; each split keeps up to PER_LANGUAGE sentences, evenly spaced. Every sentence is identified alone,
 at the step's default threshold; "und" counts as wrong. Matching: benchmarks/language_accuracy.matches.
 
@@ -169,10 +169,11 @@ def main() -> None:
              "\"und\" counted wrong. Sources: Universal Dependencies, MasakhaNER 2.0 (lg, sn, sw, tn, xh, zu), "
              "Global Voices (ca). None is in ../shared/data or the project and no model was trained on them; the "
              "settings added for them (the xh/zu group, Croatian and Serbian marker words) were chosen on the dev "
-             "split, then the test split was measured once. Not covered: bs, ms, mi, mn, pa, so, st, ts (no open set "
-             "here). lingua knows Serbian in Cyrillic only (these Serbian sentences are Latin). `s`: seconds for all "
-             "sentences, one process.",
-             "", "| model | accuracy | macro | `und` | 20-59 chars | 60-119 | 120+ | s |", "|---|---|---|---|---|---|---|---|"]
+             "split, then the test split was measured after them. Not covered: bs, ms, mi, mn, pa, so, st, ts "
+             "(no open set here). lingua knows Serbian in Cyrillic only (these Serbian sentences are Latin). "
+             "`s`: seconds for all sentences, one process.",
+             "", "| model | accuracy | macro | `und` | 20-59 chars | 60-119 | 120+ | s |",
+             "|---|---|---|---|---|---|---|---|"]
     results = {}
     for name in models:
         build, about = MODELS[name]
@@ -195,7 +196,8 @@ def main() -> None:
         print(lines[-1], flush=True)
     first = models[0]
     lines += ["", f"## Per language, `{first}` (worst first)", "",
-              "| language | source | sentences | accuracy | " + " | ".join(models[1:]) + " | most frequent wrong answers |",
+              "| language | source | sentences | accuracy | " + " | ".join(models[1:])
+              + " | most frequent wrong answers |",
               "|---|---|---|---|" + "---|" * len(models[1:]) + "---|"]
     per = []
     for lang in SETS:

@@ -34,7 +34,7 @@ kerana/karena or ijekavian/ekavian forms; the chain's answer stands without a cl
 is unsure of is "und"). be/ru/uk and gl/pt are not routed: lingua gains nothing there.
 The groups and constants were chosen on UDHR (in-sample; benchmarks/results/language.md has the numbers), xh/zu and
 the marker words added since on the dev split of real sentences (language_sentences_dev.md); its test split
-(language_sentences_test.md) was measured once, after.
+(language_sentences_test.md) was measured after them.
 Bokmål keeps CLD2's tag "no", so the step's tags are the same as without lingua.
 The supported set is CLD2's detectable languages without its pseudo-languages (Klingon, Pig Latin, ...): fastText
 answers only inside it, so every tag the step writes is one `supported_languages()` lists (plus zh/zh-Hant kin).
