@@ -16,6 +16,7 @@ from the combined verdicts with GX's own renderer (`checks/<suite>.html`).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections import Counter
@@ -243,12 +244,19 @@ def docs_path(curated: Curated, name: str) -> Path:
     return curated.folder / "checks" / f"{name}.html"
 
 
+@functools.cache
+def _page_view():
+    """GX's HTML view; one per process, so that its Jinja templates are compiled once, not on every check."""
+    from great_expectations.render.view import DefaultJinjaPageView
+
+    return DefaultJinjaPageView()
+
+
 def write_docs(curated: Curated, result: SuiteResult) -> Path:
     """The suite run's GX Data Docs page (GX's validation page renderer and HTML view)."""
     from great_expectations.render.renderer import ValidationResultsPageRenderer
-    from great_expectations.render.view import DefaultJinjaPageView
 
-    html = DefaultJinjaPageView().render(ValidationResultsPageRenderer().render(result.page))
+    html = _page_view().render(ValidationResultsPageRenderer().render(result.page))
     path = docs_path(curated, result.suite)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
