@@ -1,20 +1,25 @@
-"""Language identification on real sentences the project does not hold: treebanks, news and blogs in 67 of lingua's
-75 languages, read in place.
+"""Language identification on real sentences the project does not hold, in all 75 of lingua's languages, read in
+place: treebanks, news and blogs (`--corpus sentences`), and web sentences (`--corpus web`).
 
-    python benchmarks/language_sentences.py DIR [--split dev|test] [--models step,cld2,...]
+    python benchmarks/language_sentences.py DIR [--corpus sentences|web] [--split dev|test] [--models step,cld2,...]
         [--out benchmarks/results/language_sentences_dev.md]
 
-DIR holds the repositories of SETS as `owner+name/`, checkouts or bare git directories (`owner+name/repo`, read at
-the commit below), as for benchmarks/names_labelled.py. Sentences are the `# text =` lines of Universal
-Dependencies files (news, web, Wikipedia, fiction, legal text), the sentences of MasakhaNER 2.0 (news) with their
-tokens joined by spaces, and the Catalan side of Global Voices (blog news). Sentences under MIN_CHARS characters
-are left out. Each language's sentences, in file order, are cut into blocks of BLOCK: even blocks are the dev split
-(where settings are chosen), odd ones the test split (measured after they are), so that a document's sentences mostly
-stay on one side; each split keeps up to PER_LANGUAGE sentences, evenly spaced. Every sentence is identified alone,
-at the step's default threshold; "und" counts as wrong. Matching: benchmarks/language_accuracy.matches.
+DIR holds the repositories of SETS and WEB as `owner+name/`, checkouts or bare git directories (`owner+name/repo`,
+read at the commit below), as for benchmarks/names_labelled.py.
 
-Not covered, for want of an open set reachable here: Bosnian, Malay, Maori, Mongolian, Punjabi, Somali, Sotho,
-Tsonga. The Indonesian rows count a Malay answer as wrong, so they measure one side of the ms/id pair only.
+`sentences`: the `# text =` lines of Universal Dependencies files (news, web, Wikipedia, fiction, legal text), the
+sentences of MasakhaNER 2.0 (news) with their tokens joined by spaces, the Catalan side of Global Voices (blog news),
+the Malaysian Malay and Bosnian news sentences of the DSL shared task's gold test sets (DSLCC 1.0 and 2.0, VarDial
+2014-2015), and, for Maori, Mongolian, Punjabi, Somali, Sotho and Tsonga, which no treebank covers, lingua's test
+sentences. `web`: lingua's test sentences for every language (1,000 a language drawn from the Leipzig Wortschatz
+web corpora, from other websites than lingua's training data), except Malay, whose file is mostly Indonesian (a
+fifth of its lines hold an Indonesian-only word, one in twenty a Malaysian one): its rows are DSLCC's Malay.
+
+Sentences under MIN_CHARS characters are left out. Each language's sentences, in file order, are cut into blocks of
+BLOCK: even blocks are the dev split (where settings are chosen), odd ones the test split (measured after they are),
+so that a document's sentences mostly stay on one side; each split keeps up to PER_LANGUAGE sentences, evenly
+spaced. Every sentence is identified alone, at the step's default threshold; "und" counts as wrong. Matching:
+benchmarks/language_accuracy.matches.
 """
 
 from __future__ import annotations
@@ -38,6 +43,19 @@ THRESHOLD = 0.5  # LanguageConfig's default
 
 UD = "UniversalDependencies/UD_"
 MASAKHA = ("masakhane-io/masakhane-ner", "ba5843cd08aa491d5f96a5e809e71eb9ec461391")
+DSLCC = ("alvations/bayesmax", "2be94921300daeb9a7a78bbb5454ef5001d6cdec")
+LINGUA = ("pemistahl/lingua-py", "754ce21122c083a7200763015fdaf7cda8d85453")
+
+
+def dslcc(label: str) -> list[str]:
+    """DSLCC's gold test files (`sentence<TAB>label`), read for one label: "my" is Malaysian Malay."""
+    return [f"bayesmax/data/DSLCC-v{v}.0/gold/test-gold.txt#{label}" for v in (1, 2)]
+
+
+def lingua(lang: str) -> list[str]:
+    return [f"language-testdata/sentences/{lang}.txt"]
+
+
 # language: (repository, commit, paths); a UD path ending in "-ud-" is read as its dev and its test file
 SETS = {
     "af": (UD + "Afrikaans-AfriBooms", "a6dd726120c8bf1a0f8fb40f6a9ca15e880a192a", ["af_afribooms-ud-"]),
@@ -48,6 +66,7 @@ SETS = {
     "eu": (UD + "Basque-BDT", "b103756e7d3dca0130807308c73eb170fdba5394", ["eu_bdt-ud-"]),
     "be": (UD + "Belarusian-HSE", "1233cdd9e512a426e31cdcf95dcb0bd3a4752e54", ["be_hse-ud-"]),
     "bn": (UD + "Bengali-BRU", "07ee0ffb45ab0c20022a20e3888b354be1374b42", ["bn_bru-ud-test.conllu"]),
+    "bs": (*DSLCC, dslcc("bs")),
     "bg": (UD + "Bulgarian-BTB", "b5cd6324b2015dbf3cd328ddebefc54dceddd202", ["bg_btb-ud-"]),
     "ca": ("Softcatala/parallel-catalan-corpus", "3d45820dd1f9b9ff3d7c453ce8cb429b6f9a8640",
            ["eng-cat/globalvoices.en-ca.ca"]),
@@ -80,9 +99,13 @@ SETS = {
     "lv": (UD + "Latvian-LVTB", "aaedfc18ee5ff98d93fce737a97f9f9ca272b074", ["lv_lvtb-ud-dev.conllu"]),
     "lt": (UD + "Lithuanian-ALKSNIS", "46ffdba3396a793c3f0f47435ff9b7066c9aefa0", ["lt_alksnis-ud-"]),
     "mk": (UD + "Macedonian-MTB", "bd8a5c0d467d6abbb6c5c7d9031d63dc66d836ef", ["mk_mtb-ud-test.conllu"]),
+    "ms": (*DSLCC, dslcc("my")),
+    "mi": (*LINGUA, lingua("mi")),
     "mr": (UD + "Marathi-UFAL", "c02a08246fdb6c99257d7c5bc6ef14f736a995bf", ["mr_ufal-ud-"]),
+    "mn": (*LINGUA, lingua("mn")),
     "nb": (UD + "Norwegian-Bokmaal", "e83586ff8b324f147e767dccd7ed801b3666ca08", ["no_bokmaal-ud-"]),
     "nn": (UD + "Norwegian-Nynorsk", "d332ca7108148ceb6d38859affdc17462bcd9860", ["no_nynorsk-ud-"]),
+    "pa": (*LINGUA, lingua("pa")),
     "fa": (UD + "Persian-Seraji", "e53af38f4adc0edcdc056b8a2378cad791dc322a", ["fa_seraji-ud-"]),
     "pl": (UD + "Polish-PDB", "27235e131faed50feb291faed1ff2fa5389a06be", ["pl_pdb-ud-"]),
     "pt": (UD + "Portuguese-Bosque", "5de7ac34028ff6d1718031a4b0ae895717ed8dbe", ["pt_bosque-ud-"]),
@@ -90,6 +113,8 @@ SETS = {
     "ru": (UD + "Russian-GSD", "5400f2fd7264b7699727bb61b09f53841899df26", ["ru_gsd-ud-"]),
     "sr": (UD + "Serbian-SET", "c88193deceecd1c5332f927c1aa0f888085f63f7", ["sr_set-ud-"]),
     "sn": (*MASAKHA, ["MasakhaNER2.0/data/sna/"]),
+    "so": (*LINGUA, lingua("so")),
+    "st": (*LINGUA, lingua("st")),
     "sk": (UD + "Slovak-SNK", "d1ab58f827508e7c18610b931786f3b4a3a6e1be", ["sk_snk-ud-"]),
     "sl": (UD + "Slovenian-SSJ", "17011b12eae4e522da4d1eeeffd439085466623c", ["sl_ssj-ud-"]),
     "es": (UD + "Spanish-GSD", "57c045644664e5c1e169263cc4e3b95e40c078ba", ["es_gsd-ud-"]),
@@ -99,6 +124,7 @@ SETS = {
     "ta": (UD + "Tamil-TTB", "afe55e0c8ee0e5bfdb2c1cdb287880a22d254b58", ["ta_ttb-ud-"]),
     "te": (UD + "Telugu-MTG", "fea14d143ec43ba42b0b82381b55fd509839a1a0", ["te_mtg-ud-"]),
     "th": (UD + "Thai-PUD", "516638d39adfbc03fa3e7f7b33ce59555055a2d9", ["th_pud-ud-test.conllu"]),
+    "ts": (*LINGUA, lingua("ts")),
     "tn": (*MASAKHA, ["MasakhaNER2.0/data/tsn/"]),
     "tr": (UD + "Turkish-IMST", "bcd48daa9957794a9137d85a4e2a115cdcdd4b1a", ["tr_imst-ud-"]),
     "uk": (UD + "Ukrainian-IU", "21f641ba6109044ce9aafd4b2cbfa20a4ac6e479", ["uk_iu-ud-"]),
@@ -109,16 +135,23 @@ SETS = {
     "yo": (UD + "Yoruba-YTB", "d07fe63b40512ac904a6519bae1658e9b05109ce", ["yo_ytb-ud-test.conllu"]),
     "zu": (*MASAKHA, ["MasakhaNER2.0/data/zul/"]),
 }
+WEB = {lang: (*LINGUA, lingua(lang)) for lang in SETS} | {"ms": SETS["ms"]}
 """Licences as the repositories state them: Universal Dependencies treebanks CC BY-SA (most), CC BY or CC BY-NC-SA
-(each treebank's LICENSE.txt); MasakhaNER 2.0 CC BY 4.0 (research); Global Voices CC BY 3.0. Only read, never
-trained on, and nothing of them is kept in the project."""
+(each treebank's LICENSE.txt); MasakhaNER 2.0 CC BY 4.0 (research); Global Voices CC BY 3.0; lingua-py Apache 2.0
+(its test sentences come from the Leipzig corpora, whose own terms it does not state); DSLCC: no licence in the
+repository (a research shared task's release of news text). All are only read, to measure, never trained on, and
+nothing of them is kept in the project."""
 
 
 def sentences(content: str, path: str) -> list[str]:
-    """The sentences of one file: CoNLL-U `# text =` lines, BIO token columns joined by spaces, or plain lines."""
+    """The sentences of one file: CoNLL-U `# text =` lines, BIO token columns joined by spaces (MasakhaNER's dev and
+    test files), the lines of a label (`file#label`: `sentence<TAB>label` lines), or plain lines."""
+    if "#" in path:
+        label = path.rsplit("#", 1)[1]
+        return [cols[0].strip() for cols in (line.split("\t") for line in content.splitlines()) if cols[-1] == label]
     if path.endswith(".conllu"):
         return [line[len("# text = "):].strip() for line in content.splitlines() if line.startswith("# text = ")]
-    if path.endswith(".txt"):
+    if path.endswith(("/dev.txt", "/test.txt")):
         out, tokens = [], []
         for line in content.splitlines() + [""]:
             if line.strip():
@@ -130,13 +163,13 @@ def sentences(content: str, path: str) -> list[str]:
     return [line.strip() for line in content.splitlines() if line.strip()]
 
 
-def read_set(root: Path, lang: str) -> list[str]:
-    repo, commit, paths = SETS[lang]
+def read_set(root: Path, lang: str, sets: dict = SETS) -> list[str]:
+    repo, commit, paths = sets[lang]
     files = [f"{p}{s}" for p in paths for s in (("dev.conllu", "test.conllu") if p.endswith("-ud-") else
                                                   ("dev.txt", "test.txt") if p.endswith("/") else ("",))]
     out = []
     for path in files:
-        out += sentences(read_in(root, repo, commit, path), path)
+        out += sentences(read_in(root, repo, commit, path.split("#")[0]), path)
     return [s for s in out if len(s) >= MIN_CHARS]
 
 
@@ -154,23 +187,29 @@ def length_band(n: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("root", type=Path)
+    parser.add_argument("--corpus", choices=("sentences", "web"), default="sentences")
     parser.add_argument("--split", choices=("dev", "test"), default="dev")
     parser.add_argument("--models", default="step,chain,cld2,fasttext,lingua")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
-    rows = [(lang, text) for lang in SETS for text in split(read_set(args.root, lang), args.split)]
+    sets = SETS if args.corpus == "sentences" else WEB
+    rows = [(lang, text) for lang in sets for text in split(read_set(args.root, lang, sets), args.split)]
     texts = [t for _, t in rows]
     models = args.models.split(",")
-    lines = [f"# Language identification on real sentences: {args.split} split", "",
-             f"`python benchmarks/language_sentences.py DIR --split {args.split}` (DIR: the repositories of SETS). "
-             f"{len(rows):,} sentences of {MIN_CHARS}+ characters in {len(SETS)} languages (up to {PER_LANGUAGE} "
-             f"each; mean {sum(map(len, texts)) / len(texts):.0f} characters), threshold {THRESHOLD}, "
-             "\"und\" counted wrong. Sources: Universal Dependencies, MasakhaNER 2.0 (lg, sn, sw, tn, xh, zu), "
-             "Global Voices (ca). None is in ../shared/data or the project and no model was trained on them; the "
-             "settings added for them (the xh/zu group, Croatian and Serbian marker words) were chosen on the dev "
-             "split, then the test split was measured after them. Not covered: bs, ms, mi, mn, pa, so, st, ts "
-             "(no open set here). lingua knows Serbian in Cyrillic only (these Serbian sentences are Latin). "
+    sources = ("Universal Dependencies, MasakhaNER 2.0 (lg, sn, sw, tn, xh, zu), Global Voices (ca), DSLCC's news "
+               "(bs, ms) and lingua's test sentences (mi, mn, pa, so, st, ts)" if args.corpus == "sentences" else
+               "lingua's test sentences (Leipzig web corpora), DSLCC's news for ms")
+    lines = [f"# Language identification on real {'web ' if args.corpus == 'web' else ''}sentences: {args.split} "
+             "split", "",
+             f"`python benchmarks/language_sentences.py DIR --corpus {args.corpus} --split {args.split}` (DIR: the "
+             f"repositories of {'SETS' if args.corpus == 'sentences' else 'WEB'}). {len(rows):,} sentences of "
+             f"{MIN_CHARS}+ characters in {len(sets)} languages (up to {PER_LANGUAGE} each; mean "
+             f"{sum(map(len, texts)) / len(texts):.0f} characters), threshold {THRESHOLD}, \"und\" counted wrong. "
+             f"Sources: {sources}. None is in ../shared/data or the project and no model of the step was trained on "
+             "them (lingua's own models were made from other websites of the same corpora); the settings added for "
+             "them (the xh/zu group, marker words of Croatian, Serbian, Malay and Indonesian, ...) were chosen on "
+             "the dev split, then the test split was measured after them. lingua knows Serbian in Cyrillic only. "
              "`s`: seconds for all sentences, one process.",
              "", "| model | accuracy | macro | `und` | 20-59 chars | 60-119 | 120+ | s |",
              "|---|---|---|---|---|---|---|---|"]
@@ -200,13 +239,13 @@ def main() -> None:
               + " | most frequent wrong answers |",
               "|---|---|---|---|" + "---|" * len(models[1:]) + "---|"]
     per = []
-    for lang in SETS:
+    for lang in sets:
         idx = [i for i, (g, _) in enumerate(rows) if g == lang]
         acc = {m: sum(matches(lang, results[m][i]) for i in idx) / len(idx) for m in models}
         wrong = Counter(results[first][i] for i in idx if not matches(lang, results[first][i]))
         per.append((acc[first], lang, len(idx), acc, wrong))
     for a, lang, n, acc, wrong in sorted(per, key=lambda x: (x[0], x[1])):
-        source = SETS[lang][0].split("/")[-1]
+        source = sets[lang][0].split("/")[-1]
         lines.append(f"| {lang} | {source} | {n} | {pct(a)} | " + " | ".join(pct(acc[m]) for m in models[1:])
                      + f" | {', '.join(f'{k} ({v})' for k, v in wrong.most_common(3))} |")
     text = "\n".join(lines) + "\n"

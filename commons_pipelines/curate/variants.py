@@ -52,15 +52,21 @@ MS_ID = [
      "pertubuhan universiti kualiti aktiviti komuniti identiti majoriti kapasiti polis kereta percuma kedai esok "
      "selepas mahu faham fikir berfikir nombor telefon projek doktor perkhidmatan kakitangan syarikat "
      "berkongsi televisyen teksi filem pawagam basikal ringgit sila walau_bagaimanapun manakala sekiranya "
-     "Mac Jun Julai Ogos Disember Isnin Khamis Jumaat Ahad pilihan_raya bola_sepak sama_ada warganegara"), {"ms"}, 2),
-    ("kerajaan boleh daripada tiada semasa perkara ramai negeri jabatan pejabat lepas hadapan sentiasa betul awak",
-     {"ms"}, 1),
+     "Mac Jun Julai Ogos Disember Isnin Khamis Jumaat Ahad pilihan_raya bola_sepak sama_ada warganegara "
+     "muzik muzium bahagian sebahagian erti bererti diertikan Jepun Inggeris Kesatuan_Soviet peratus minit hospital "
+     "lapangan_terbang kapal_terbang datuk_bandar dadah sukan kejohanan mesej fakulti realiti populariti kreativiti "
+     "minoriti autoriti integriti solidariti entiti kuantiti personaliti"), {"ms"}, 2),
+    ("kerajaan boleh daripada tiada semasa perkara ramai negeri jabatan pejabat lepas hadapan sentiasa betul awak "
+     "bandar", {"ms"}, 1),
     (("karena bahwa uang laki-laki pengadilan yaitu universitas kualitas aktivitas komunitas identitas mayoritas "
      "kapasitas fasilitas prioritas mobil gratis toko besok mau paham pikir berpikir nomor telepon proyek "
      "dokter pelayanan layanan karyawan perusahaan berbagi televisi taksi film bioskop sepeda rupiah silakan "
      "Maret Juni Juli Agustus Desember Senin Kamis Jumat pemilu sepak_bola kantor kebijakan provinsi kabupaten "
-     "pasal nggak enggak gak banget"), {"id"}, 2),
-    ("pemerintah bisa saja harus internasional kapan kemarin sesudah setelah apa_pun siapa_pun", {"id"}, 1),
+     "pasal nggak enggak gak banget musik museum bagian sebagian arti berarti diartikan mengartikan serikat Jepang "
+     "Inggris Prancis Uni_Soviet persen menit rumah_sakit bandara wali_kota walikota narkoba apotek bensin kejuaraan "
+     "fakultas realitas popularitas kreativitas minoritas otoritas integritas solidaritas entitas kuantitas "
+     "personalitas stabilitas produktivitas Tiongkok"), {"id"}, 2),
+    ("pemerintah bisa saja harus internasional kapan kemarin sesudah setelah apa_pun siapa_pun olahraga", {"id"}, 1),
 ]
 
 # Bosnian, Croatian, Serbian: "Differences between standard Bosnian, Croatian and Serbian", "Yat reflexes"
