@@ -61,16 +61,19 @@ bench: install $(DATATROVE)/.installed
 	$(BIN)/python benchmarks/names_languages.py --out benchmarks/results/names_languages.md
 	# public labelled sets outside ../shared/data (names_labelled.py, language_sentences.py): only when LABELLED names their folder
 	if [ -n "$(LABELLED)" ]; then for s in test dev; do $(BIN)/python benchmarks/names_labelled.py $(LABELLED) --split $$s \
-	  --out benchmarks/results/names_labelled_$$s.md && $(BIN)/python benchmarks/language_sentences.py $(LABELLED) \
-	  --split $$s --out benchmarks/results/language_sentences_$$s.md || exit 1; done; fi
+	  --out benchmarks/results/names_labelled_$$s.md || exit 1; for c in sentences web; do \
+	  $(BIN)/python benchmarks/language_sentences.py $(LABELLED) --corpus $$c --split $$s \
+	  --out benchmarks/results/language_$${c}_$$s.md || exit 1; done; done; fi
 	for s in 1 2; do $(BIN)/python benchmarks/addresses.py --seed $$s --out benchmarks/results/addresses.md || exit 1; done
 	$(BIN)/python benchmarks/faults.py --out benchmarks/results/faults.md
 
 # rebuilds commons_pipelines/curate/pii/en_names (about 15 minutes on 2 cores; reads the Gutenberg books in $(DATA))
 # and xx_names (de, it, pt, nl, pl; about 40 minutes on 2 shared cores; the shipped 1.1.0 also reads the labelled sets of
-# training/names_multi.py's REAL from LABELLED=<folder>); es_names and fr_names (4 to 9 minutes each)
+# training/names_multi.py's REAL from LABELLED=<folder>); es_names and fr_names (4 to 9 minutes each); with LABELLED,
+# also commons_pipelines/curate/variants.json.gz (bs/hr/sr and ms/id, from training/variants.py's SOURCES; seconds)
 names-model: install
 	$(BIN)/python training/person_names.py
+	if [ -n "$(LABELLED)" ]; then $(BIN)/python training/variants.py $(LABELLED); fi
 	nice -n 10 $(BIN)/python training/names_multi.py $(if $(LABELLED),--real-from $(LABELLED))
 	nice -n 10 $(BIN)/python training/names_es.py
 	nice -n 10 $(BIN)/python training/names_fr.py

@@ -10,11 +10,18 @@ allowed too), matched case-insensitively on whole words, with the members it is 
 a word one standard uses and the other(s) do not, 1 for a preference. A member's score is the sum of its markers'
 weights over every occurrence (plus 1 for each Serbian "da + present" after a modal), so a Bosnian text collects
 both the ijekavian words it shares with Croatian and the words it shares with Serbian (ko, svako, hiljada), and
-wins on their sum. A member wins when its score leads the next by at least MARGIN; otherwise the chain's answer
-stands, except on a text under SHORT_CHARS where the chain is unsure too (score under SURE): there the answer is
-"und". Words are looked up in dicts (whole words, then stems by their longest prefix) rather than matched by one
-large regex alternation, which was 14 times slower: on UDHR paragraphs of these groups the step takes ~70 µs a row
-instead of the chain's ~13 µs.
+wins on their sum. A member wins when its score leads the next by at least MARGIN. Otherwise the group's naive
+Bayes model decides (`weigh`: the counts of words, and for bs/hr/sr character 3- to 5-grams, of parallel news and
+Wikipedia text, training/variants.py, shipped as variants.json.gz, 0.4 MB) when its lead, in mean log-odds per
+feature it knows, reaches MIN_CONFIDENCE; otherwise the chain's answer stands, except on a text under SHORT_CHARS
+where the chain is unsure too (score under SURE): there the answer is "und". In most real sentences no member
+leads (two in three Croatian and Serbian news sentences): on the dev splits of benchmarks/language_sentences.py the
+model took bs/hr/sr from 630 to 665 right of 1,000 sentences and ms/id from 534 to 550 of 600, with
+MIN_CONFIDENCE chosen there (UDHR, in-sample for the markers: sr-Latn 27 -> 43 of 59, hr 49 -> 52, bs 38 -> 35,
+id 45 -> 47). It costs about 0.2 ms a Bosnian/Croatian/Serbian sentence where no marker leads, and 0.25 s to load,
+once per process that meets such a text. Marker words are looked up in dicts (whole words, then stems by their
+longest prefix) rather than matched by one large regex alternation, which was 14 times slower: on UDHR paragraphs
+of these groups the markers took the step from the chain's ~13 µs a row to ~70 µs.
 
 The lists were written from what these Wikipedia articles describe (from memory: no network to re-check them
 here), not from the data they are measured on: "Comparison of Standard Malay and Indonesian" and "Malaysian Malay"
@@ -38,13 +45,21 @@ Bosnian from 38 to 14 of 59.
 
 from __future__ import annotations
 
+import gzip
+import json
 import re
 from functools import cache
 from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
 
 MARGIN = 2
 SURE = 0.9
 SHORT_CHARS = 60
+MODEL = Path(__file__).with_name("variants.json.gz")
+GRAMS = {"bs hr sr"}  # groups whose model reads character 3- to 5-grams of words too
+MIN_CONFIDENCE = {"bs hr sr": 0.05, "ms id": 0.2}  # mean log-odds per feature the model's answer needs
 
 # (words, members they point to, weight). Malay vs Indonesian: "Comparison of Standard Malay and Indonesian"
 MS_ID = [
@@ -116,6 +131,10 @@ BS_HR_SR = [
      "saopć*", {"bs"}, 2),
     ("općin* opć[aeiu] uopće sigurn* vanjsk* zrak* otok* također jučer", {"hr", "bs"}, 1),
 ]
+LATIN = dict(zip("абвгдђежзијклљмнњопрстћуфхцчџшАБВГДЂЕЖЗИЈКЛЉМНЊОПРСТЋУФХЦЧЏШ",
+                 "a b v g d đ e ž z i j k l lj m n nj o p r s t ć u f h c č dž š "
+                 "A B V G D Đ E Ž Z I J K L Lj M N Nj O P R S T Ć U F H C Č Dž Š".split()))
+"""Serbian Cyrillic to Latin, letter by letter (the mapping is one to one)."""
 GROUPS = {"ms": MS_ID, "id": MS_ID, "bs": BS_HR_SR, "hr": BS_HR_SR, "sr": BS_HR_SR}
 _DA = re.compile(r"\b(?:mogu|može|možemo|možete|mogli|moram|mora|moramo|moraju|želim|želi|želimo|treba|hoću|hoće)"
                  r" da\b", re.IGNORECASE)  # Serbian "da + present" where Croatian has the infinitive
@@ -166,11 +185,48 @@ def scores(lang: str, text: str) -> dict[str, int]:
     return out
 
 
+def features(text: str, grams: bool) -> list[str]:
+    """The model's features of a text: its lower-cased words and, with `grams`, each word's character 3- to 5-grams
+    with its boundaries."""
+    words = re.findall(r"\w+", text.lower())
+    out = ["w:" + w for w in words]
+    if grams:
+        for w in words:
+            padded = f" {w} "
+            out += [f"c:{padded[i:i + n]}" for n in (3, 4, 5) for i in range(len(padded) - n + 1)]
+    return out
+
+
+@cache
+def _model(name: str) -> tuple[dict[str, int], tuple[str, ...], np.ndarray]:
+    group = json.loads(gzip.decompress(MODEL.read_bytes()))["groups"][name]
+    members = tuple(group["logp"])
+    return ({f: i for i, f in enumerate(group["features"])}, members,
+            np.array([group["logp"][m] for m in members], dtype=np.float32))
+
+
+def weigh(lang: str, text: str) -> tuple[str, float]:
+    """The group's naive Bayes answer (training/variants.py) and its lead over the next member, in mean log-odds
+    per known feature (0 when the text has none)."""
+    name = "ms id" if GROUPS[lang] is MS_ID else "bs hr sr"
+    index, members, logp = _model(name)
+    known = [index[f] for f in features(text, name in GRAMS) if f in index]
+    if not known:
+        return lang, 0.0
+    totals = logp[:, known].sum(axis=1)
+    order = np.argsort(-totals)
+    return members[order[0]], float(totals[order[0]] - totals[order[1]]) / len(known)
+
+
 def decide(lang: str, score: float, text: str) -> tuple[str, float]:
-    """The member with a clear lead in markers; else the chain's answer, or "und" on a short text it is unsure of."""
+    """The member with a clear lead in markers; else the naive Bayes answer when it is confident enough; else the
+    chain's answer, or "und" on a short text it is unsure of."""
     ranked = sorted(scores(lang, text).items(), key=lambda x: -x[1])
     if ranked[0][1] - ranked[1][1] >= MARGIN:
         return ranked[0][0], score
+    member, lead = weigh(lang, text)
+    if lead > 0 and lead >= MIN_CONFIDENCE["ms id" if GROUPS[lang] is MS_ID else "bs hr sr"]:
+        return member, score
     if len(text) < SHORT_CHARS and score < SURE:
         return "und", 0.0
     return lang, score
