@@ -205,10 +205,14 @@ def _model(name: str) -> tuple[dict[str, int], tuple[str, ...], np.ndarray]:
             np.array([group["logp"][m] for m in members], dtype=np.float32))
 
 
+def _group(lang: str) -> str:
+    return "ms id" if GROUPS[lang] is MS_ID else "bs hr sr"
+
+
 def weigh(lang: str, text: str) -> tuple[str, float]:
     """The group's naive Bayes answer (training/variants.py) and its lead over the next member, in mean log-odds
     per known feature (0 when the text has none)."""
-    name = "ms id" if GROUPS[lang] is MS_ID else "bs hr sr"
+    name = _group(lang)
     index, members, logp = _model(name)
     known = [index[f] for f in features(text, name in GRAMS) if f in index]
     if not known:
@@ -225,7 +229,7 @@ def decide(lang: str, score: float, text: str) -> tuple[str, float]:
     if ranked[0][1] - ranked[1][1] >= MARGIN:
         return ranked[0][0], score
     member, lead = weigh(lang, text)
-    if lead > 0 and lead >= MIN_CONFIDENCE["ms id" if GROUPS[lang] is MS_ID else "bs hr sr"]:
+    if lead > 0 and lead >= MIN_CONFIDENCE[_group(lang)]:
         return member, score
     if len(text) < SHORT_CHARS and score < SURE:
         return "und", 0.0
