@@ -37,7 +37,6 @@ from pathlib import Path
 import langcodes
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -84,9 +83,8 @@ def _cld2():
     tags = language.supported_languages()
 
     def run(texts):
-        # the characters CLD2 rejects as invalid become spaces, as the step does
-        clean = pc.replace_substring_regex(pa.array(texts, pa.string()), language._CLD2_INVALID, " ").to_pylist()
-        out = [language._cld2_top(t, best=False) for t in clean]
+        clean, _ = language._prepared(pa.array(texts, pa.large_string()))  # as the step cleans: CLD2 rejects some
+        out = [language._cld2_top(t, best=False) if t is not None else (None, 0.0) for t in clean]
         return [lang or UND for lang, _ in out], [score for _, score in out]
     return tags, run
 

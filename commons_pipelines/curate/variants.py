@@ -18,7 +18,7 @@ where the chain is unsure too (score under SURE): there the answer is "und". In 
 leads (two in three Croatian and Serbian news sentences): on the dev splits of benchmarks/language_sentences.py the
 model took bs/hr/sr from 630 to 665 right of 1,000 sentences and ms/id from 534 to 550 of 600, with
 MIN_CONFIDENCE chosen there (UDHR, in-sample for the markers: sr-Latn 27 -> 43 of 59, hr 49 -> 52, bs 38 -> 35,
-id 45 -> 47). It costs about 0.2 ms a Bosnian/Croatian/Serbian sentence where no marker leads, and 0.25 s to load,
+id 45 -> 47). It costs about 0.2 ms a Bosnian/Croatian/Serbian sentence where no marker leads, and 0.15 s to load,
 once per process that meets such a text. Marker words are looked up in dicts (whole words, then stems by their
 longest prefix) rather than matched by one large regex alternation, which was 14 times slower: on UDHR paragraphs
 of these groups the markers took the step from the chain's ~13 µs a row to ~70 µs.
@@ -198,11 +198,14 @@ def features(text: str, grams: bool) -> list[str]:
 
 
 @cache
-def _model(name: str) -> tuple[dict[str, int], tuple[str, ...], np.ndarray]:
-    group = json.loads(gzip.decompress(MODEL.read_bytes()))["groups"][name]
-    members = tuple(group["logp"])
-    return ({f: i for i, f in enumerate(group["features"])}, members,
-            np.array([group["logp"][m] for m in members], dtype=np.float32))
+def _models() -> dict[str, tuple[dict[str, int], tuple[str, ...], np.ndarray]]:
+    """Each group's feature index, members and log-probabilities, from one read of MODEL."""
+    out = {}
+    for name, group in json.loads(gzip.decompress(MODEL.read_bytes()))["groups"].items():
+        members = tuple(group["logp"])
+        out[name] = ({f: i for i, f in enumerate(group["features"])}, members,
+                     np.array([group["logp"][m] for m in members], dtype=np.float32))
+    return out
 
 
 def _group(lang: str) -> str:
@@ -213,7 +216,7 @@ def weigh(lang: str, text: str) -> tuple[str, float]:
     """The group's naive Bayes answer (training/variants.py) and its lead over the next member, in mean log-odds
     per known feature (0 when the text has none)."""
     name = _group(lang)
-    index, members, logp = _model(name)
+    index, members, logp = _models()[name]
     known = [index[f] for f in features(text, name in GRAMS) if f in index]
     if not known:
         return lang, 0.0
