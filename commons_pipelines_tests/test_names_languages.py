@@ -60,6 +60,49 @@ def test_a_lone_german_surname_no_list_holds_is_a_name_inside_a_sentence():
     assert people(text, backend.find([text])[0]) == ["Brüggemeier"]
 
 
+def test_a_first_name_and_surname_after_a_capitalised_noun_are_found():
+    """German capitalises the noun before a name: the noun and the first name are a pair that fails, and the first
+    name and surname after it are tried too. The model alone finds nothing here."""
+    text = "Das bestätigte die stellvertretende Kreisvorsitzende Hannelore Wettstädt am Montag in Fulda."
+    backend = load_ner(["de"], "required").backend
+    assert people(text, backend.find([text], langs=["de"])[0]) == ["Hannelore Wettstädt"]
+
+
+@pytest.mark.parametrize("lang, text, names", [
+    ("de", "Den Antrag hatte Bürgermeisterin Hannelore Wettstädt gestellt. Im Stadtrat fand Wettstädt keine Mehrheit, "
+           "und Wettstädts Sprecher wollte sich nicht äußern.", ["Hannelore Wettstädt", "Wettstädt", "Wettstädts"]),
+    ("es", "Lo confirmó ayer Teodora Villaseñor en Madrid. Según Villaseñor, la obra termina en marzo.",
+     ["Teodora Villaseñor", "Villaseñor"]),
+])
+def test_a_surname_found_once_is_found_wherever_it_stands_alone(lang, text, names):
+    backend = load_ner([lang], "required").backend
+    assert people(text, backend.find([text], langs=[lang])[0]) == names
+
+
+def test_a_common_word_of_a_name_does_not_spread():
+    """A model's PERSON "Theo Jung" does not make every "Jung" of the text a name: "jung" is a common German word."""
+    from commons_pipelines.curate.pii.ner import _repeated
+
+    text = "Theo Jung kam 1950 nach Kassel. Jung und Alt feierten das Fest, Berger blieb zu Hause."
+    assert _repeated(text, [(0, 9, "PERSON")], "de") == [(0, 9, "PERSON")]
+    assert _repeated(text, [(0, 9, "PERSON"), (64, 70, "PERSON")], "de") == [(0, 9, "PERSON"), (64, 70, "PERSON")]
+    text = "Theo Brüggemeier kam 1950 nach Kassel. Dort traf Brüggemeier seine Frau."
+    assert _repeated(text, [(0, 16, "PERSON")], "de") == [(0, 16, "PERSON"), (49, 60, "PERSON")]
+
+
+@pytest.mark.parametrize("text", [
+    "Ingresó en el Hospital Universitario Miguel Servet de Zaragoza.",
+    "Vive en la C/ Juan Canalejo desde 2010.",
+    "Estudió en el Instituto Lázaro Cárdenas de Morelia.",
+    "La procesión llega a Santa María del Mar.",
+])
+def test_a_hospital_street_or_school_named_after_a_person_is_no_name_pair(text):
+    from commons_pipelines.curate.pii.ner import _paired_names
+
+    assert _paired_names(text, "es") == []
+    assert _paired_names("Lo dijo ayer Miguel Servet en Zaragoza.", "es") == [(13, 26, "PERSON")]
+
+
 def test_a_german_text_in_a_source_declared_english_goes_to_the_german_model():
     """No cue and no census name: only the model finds it, and cues and patterns alone do not."""
     text, names = NAMED["de"]
