@@ -8,12 +8,15 @@ project; a run without them cannot make this table. Each set's sentences are joi
 (never across two documents, where the file marks them) by training/names_multi.bio_texts, its person tag counts as
 PERSON, and every text goes through the backend its language gets in a run (curate/pii/ner.load_ner). `--xx DIR`:
 an xx_names candidate (training/names_multi.py --out DIR) instead of the package's, for the languages it serves.
+NKJP is stored as 7z and read with py7zr (the `bench` extra).
 Matching: benchmarks/pii_accuracy.py's rule (overlap, one to one), by import.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import subprocess
 import sys
 from pathlib import Path
 
@@ -27,6 +30,8 @@ from names_multi import _git, bio_texts, read_in  # noqa: E402
 KIND, CONLL02 = ("dhfbk/KIND", "a2ad139171ef7fde0dff0f8ea94d18356340ada9"), ("YaxinCui/conll", "0e6f90354523a663ddaca3253f8072d885142075")
 LENER, BSNLP = ("peluz/lener-br", "4999cb7f63191f1d6904206f312eeca8f5b45c5a"), ("Babelscape/wikineural", "d2e28c770cba2b285e742529ae18ed849e336c65")
 MEDDOCAN = ("PlanTL-GOB-ES/SPACCC_MEDDOCAN", "783a6df385c975b328c99bcffb54196a9ba4078a")
+POLDEEPNER = ("CLARIN-PL/PolDeepNer", "1cb82101c4dffc38c1dc1fef290f640cf46109fe")
+NKJP_DOCS = 400
 RESEARCH = "research use (CoNLL); the repository states none"
 # language, split, what, (repository, commit), path, licence as stated, genre
 SETS = [
@@ -38,7 +43,7 @@ SETS = [
     ("nl", "test", "CoNLL-2002 Dutch, testb", CONLL02, "ned.testb", RESEARCH, "news (De Morgen, 2000)"),
     ("pl", "test", "BSNLP 2017 Polish, 'trump' topic", BSNLP, "data/bsnlp/pl/test.conllu",
      "CC BY-NC-SA 4.0 (the repository's)", "web news"),
-    ("pl", "test", "KPWr (n82), test", ("CLARIN-PL/PolDeepNer", "1cb82101c4dffc38c1dc1fef290f640cf46109fe"),
+    ("pl", "test", "KPWr (n82), test", POLDEEPNER,
      "poldeepner/data/kpwr-ner-n82-test.iob", "GPL-3.0 (the repository's README); KPWr: CC BY 3.0 (not checked here)",
      "blogs, press, Wikipedia and more"),
     ("de", "test", "Universal NER, German PUD", ("UniversalNER/UNER_German-PUD", "47eb039b6d80079b280ba70efe4136413fb7af9c"),
@@ -52,6 +57,9 @@ SETS = [
     ("pl", "dev", "BSNLP 2017 Polish, 'ec' topic", BSNLP, "data/bsnlp/pl/val.conllu",
      "CC BY-NC-SA 4.0 (the repository's)", "web news"),
     ("es", "dev", "CoNLL-2002 Spanish, testa", CONLL02, "esp.testa", RESEARCH, "news (EFE, 2000)"),
+    ("pl", "dev", f"NKJP 1M, first {NKJP_DOCS} documents", POLDEEPNER, "poldeepner/data/nkjp-nested-simplified-v2.iob.7z",
+     "GPL-3.0 (the repository's README); NKJP 1M's own terms not checked here",
+     "balanced: press, fiction, speech, web"),
     ("es", "test", "MEDDOCAN, test (names)", MEDDOCAN, "corpus/test/brat", "CC BY 4.0 (README; LICENSE says MIT)",
      "clinical case reports"),
     ("es", "dev", "MEDDOCAN, dev (names)", MEDDOCAN, "corpus/dev/brat", "CC BY 4.0 (README; LICENSE says MIT)",
@@ -64,6 +72,8 @@ are here, in brat (a folder of .txt and .ann), names only (names_es.is_name: kin
 
 def documents(root: Path, repo: str, commit: str, path: str) -> list[tuple[str, list]]:
     """(text, PERSON spans) of a set: texts of 5 sentences of a BIO file, or the documents of a brat folder."""
+    if path.endswith(".7z"):
+        return bio_texts(nkjp(unpacked(root, repo, commit, path)))
     if not path.endswith("brat"):
         return bio_texts(read_in(root, repo, commit, path))
     local = root / repo.replace("/", "+") / path
@@ -80,6 +90,39 @@ def documents(root: Path, repo: str, commit: str, path: str) -> list[tuple[str, 
                     spans.append((int(start), int(end), "PERSON"))
         out.append((text, sorted(spans)))
     return out
+
+
+def unpacked(root: Path, repo: str, commit: str, path: str) -> str:
+    """The one file of a 7z archive in a repository under `root` (py7zr, the `bench` extra)."""
+    import tempfile
+
+    import py7zr
+
+    local = root / repo.replace("/", "+") / path
+    packed = local.read_bytes() if local.is_file() else subprocess.run(
+        ["git", "-C", str(root / repo.replace("/", "+") / "repo"), "show", f"{commit}:{path}"], check=True,
+        capture_output=True).stdout
+    with tempfile.TemporaryDirectory() as tmp, py7zr.SevenZipFile(io.BytesIO(packed)) as z:
+        z.extractall(tmp)
+        (inner,) = [p for p in Path(tmp).rglob("*") if p.is_file()]
+        return inner.read_text(encoding="utf-8")
+
+
+def nkjp(content: str, docs: int = NKJP_DOCS) -> str:
+    """The first `docs` documents of NKJP's nested IOB (token, lemma, tag, labels joined by "#"), with the outer label
+    only and persName as PER."""
+    out, seen = [], 0
+    for line in content.splitlines():
+        if line.startswith("-DOCSTART FILE"):
+            seen += 1
+            if seen > docs:
+                break
+        cols = line.split("\t")
+        if len(cols) >= 4:
+            tag = cols[3].split("#")[0]
+            line = f"{cols[0]}\t{tag[:2] + 'PER' if tag[2:] == 'persName' else 'O'}"
+        out.append(line)
+    return "\n".join(out)
 
 
 def backend(lang: str, candidate: Path | None):

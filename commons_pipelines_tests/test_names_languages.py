@@ -103,6 +103,36 @@ def test_a_hospital_street_or_school_named_after_a_person_is_no_name_pair(text):
     assert _paired_names("Lo dijo ayer Miguel Servet en Zaragoza.", "es") == [(13, 26, "PERSON")]
 
 
+@pytest.mark.parametrize("lang, text, names", [
+    ("pl", "Matka długo rozmawiała z Teofilem o pracy.", ["Teofilem"]),  # Teofil, in the instrumental
+    ("pl", "Wieczorem przyszła Anieli siostra.", ["Anieli"]),  # Aniela, in the genitive
+    ("it", "Alla fine della serata Ludovica ringraziò tutti.", ["Ludovica"]),
+])
+def test_a_first_name_alone_is_a_name_in_a_polish_case_too(lang, text, names):
+    from commons_pipelines.curate.pii.ner import _lone_first_names
+
+    assert [text[s:e] for s, e, _ in _lone_first_names(text, lang)] == names
+
+
+@pytest.mark.parametrize("lang, text", [
+    ("pl", "Mieszka przy ulicy Teofila w Krakowie."),
+    ("it", "Fu ricoverata all'Ospedale Ludovica di Roma."),
+    ("pl", "WIECZOREM TEOFIL WRÓCIŁ."),  # capitals: a heading, no evidence
+    ("de", "Der Antrag wurde am Montag gestellt."),  # "Montag" is a surname too, but no first name
+])
+def test_no_lone_first_name_after_a_street_or_hospital_word_in_capitals_or_in_a_common_word(lang, text):
+    from commons_pipelines.curate.pii.ner import _lone_first_names
+
+    assert _lone_first_names(text, lang) == []
+
+
+def test_a_polish_surname_found_once_is_found_again_in_another_case():
+    text = ("Wiceprzewodniczący Komisji Frans Timmermans przyjechał do Warszawy. Premier podziękował Timmermansowi "
+            "za wizytę.")
+    backend = load_ner(["pl"], "required").backend
+    assert people(text, backend.find([text], langs=["pl"])[0]) == ["Frans Timmermans", "Timmermansowi"]
+
+
 def test_a_german_text_in_a_source_declared_english_goes_to_the_german_model():
     """No cue and no census name: only the model finds it, and cues and patterns alone do not."""
     text, names = NAMED["de"]
