@@ -118,7 +118,7 @@ def test_a_first_name_alone_is_a_name_in_a_polish_case_too(lang, text, names):
     ("pl", "Mieszka przy ulicy Teofila w Krakowie."),
     ("it", "Fu ricoverata all'Ospedale Ludovica di Roma."),
     ("pl", "WIECZOREM TEOFIL WRÓCIŁ."),  # capitals: a heading, no evidence
-    ("de", "Der Antrag wurde am Montag gestellt."),  # "Montag" is a surname too, but no first name
+    ("de", "Mit großem Ernst sprach er über die Lage."),  # a listed first name, and a common German noun
 ])
 def test_no_lone_first_name_after_a_street_or_hospital_word_in_capitals_or_in_a_common_word(lang, text):
     from commons_pipelines.curate.pii.ner import _lone_first_names

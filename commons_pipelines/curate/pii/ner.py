@@ -569,6 +569,8 @@ LONE_FIRST = 3.5
 _LONE = re.compile(rf"(?<![\w.@/-]){_UPPER}[^\W\d_]{{2,}}(?![\w@/]|-\w)")
 _PL_CASES = ("owi", "em", "om", "ie", "a", "u", "y", "i", "ę", "ą", "e")
 """Polish case endings: "Kazimierzem", "Adamowi", "Teofila" are "Kazimierz", "Adam", "Teofil" (or "-a": "Helą")."""
+_PL_SURNAME_CASES = _PL_CASES + ("ego", "emu", "iego", "iemu", "im", "ym", "ej")
+"""And those of surnames declined as adjectives ("Kowalskiego", "Nowickiej"), for `_repeated`."""
 
 
 def _lone_first_names(text: str, lang: str) -> list[Span]:
@@ -986,7 +988,7 @@ def _repeated(text: str, spans: list[Span], lang: str | None) -> list[Span]:
     ending = r"(?:['’]?s)?"
     if lang == "pl":  # "Timmermans" ... "Timmermansowi", "Duda" ... "Dudę"
         words |= {w[:-1] for w in words if w[-1] in "aeioyąę" and len(w) > 4}
-        ending = r"(?:owi|ego|emu|iego|iemu|em|om|ie|im|ym|ej|a|u|y|i|ę|ą|e)?"
+        ending = f"(?:{'|'.join(_PL_SURNAME_CASES)})?"
     found = re.compile(rf"(?<![\w@./-])(?:{'|'.join(map(re.escape, sorted(words, key=len, reverse=True)))})"
                        rf"{ending}(?![\w@/])")
     more = [(m.start(), m.end(), "PERSON") for m in found.finditer(text)
