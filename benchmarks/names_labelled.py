@@ -31,6 +31,8 @@ KIND, CONLL02 = ("dhfbk/KIND", "a2ad139171ef7fde0dff0f8ea94d18356340ada9"), ("Ya
 LENER, BSNLP = ("peluz/lener-br", "4999cb7f63191f1d6904206f312eeca8f5b45c5a"), ("Babelscape/wikineural", "d2e28c770cba2b285e742529ae18ed849e336c65")
 MEDDOCAN = ("PlanTL-GOB-ES/SPACCC_MEDDOCAN", "783a6df385c975b328c99bcffb54196a9ba4078a")
 POLDEEPNER = ("CLARIN-PL/PolDeepNer", "1cb82101c4dffc38c1dc1fef290f640cf46109fe")
+LER, LER_LICENCE = (("elenanereiss/Legal-Entity-Recognition", "f9c2b950898c56fdc328e553d5537c7611a0ffb1"),
+                    "CC BY 4.0 (the README's data section; its footer: CC BY-NC-SA 4.0)")
 NKJP_DOCS = 400
 RESEARCH = "research use (CoNLL); the repository states none"
 # language, split, what, (repository, commit), path, licence as stated, genre
@@ -49,6 +51,8 @@ SETS = [
     ("de", "test", "Universal NER, German PUD", ("UniversalNER/UNER_German-PUD", "47eb039b6d80079b280ba70efe4136413fb7af9c"),
      "de_pud-ud-test.iob2", "CC BY-SA 3.0", "news, Wikipedia (translated)"),
     ("es", "test", "CoNLL-2002 Spanish, testb", CONLL02, "esp.testb", RESEARCH, "news (EFE, 2000)"),
+    ("de", "test", "Legal Entity Recognition, test (persons, judges, lawyers)", LER, "data/ler_test.conll", LER_LICENCE,
+     "German federal court decisions"),
     ("de", "dev", "CoNLL-2003 German, testa", ("MaviccPRP/ger_ner_evals", "091199e6d30885f6bba18dfd1ba1c7ea1dd51898"),
      "corpora/conll2003/deuutf.testa", RESEARCH, "news (Frankfurter Rundschau, 1992)"),
     ("it", "dev", "KIND, Wikinews dev", KIND, "evalita-2023/WN_dev.tsv", "CC BY-NC 4.0", "news"),
@@ -57,6 +61,8 @@ SETS = [
     ("pl", "dev", "BSNLP 2017 Polish, 'ec' topic", BSNLP, "data/bsnlp/pl/val.conllu",
      "CC BY-NC-SA 4.0 (the repository's)", "web news"),
     ("es", "dev", "CoNLL-2002 Spanish, testa", CONLL02, "esp.testa", RESEARCH, "news (EFE, 2000)"),
+    ("de", "dev", "Legal Entity Recognition, dev (persons, judges, lawyers)", LER, "data/ler_dev.conll", LER_LICENCE,
+     "German federal court decisions"),
     ("pl", "dev", f"NKJP 1M, first {NKJP_DOCS} documents", POLDEEPNER, "poldeepner/data/nkjp-nested-simplified-v2.iob.7z",
      "GPL-3.0 (the repository's README); NKJP 1M's own terms not checked here",
      "balanced: press, fiction, speech, web"),

@@ -133,6 +133,30 @@ def test_a_polish_surname_found_once_is_found_again_in_another_case():
     assert people(text, backend.find([text], langs=["pl"])[0]) == ["Frans Timmermans", "Timmermansowi"]
 
 
+@pytest.mark.parametrize("text, names", [
+    ("Die Zeugin S. hat ausgesagt, dass der Angeklagte H. das Geld von Herrn Dr. A erhalten habe.", ["S", "H", "A"]),
+    ("Die Bearbeitung der durch P eingereichten Schriftsätze oblag dem Sozialarbeiter Z und der Arbeitnehmerin N.",
+     ["P", "Z", "N"]),
+    ("Der Senat hat durch die Vorsitzende Richterin Klante, den Richter Dr. Himmelmann und die Richterin "
+     "Lachenmayr-Nikolaou beschlossen:", ["Klante", "Himmelmann", "Lachenmayr-Nikolaou"]),
+    ("Die Revision wird zurückgewiesen.\nTreber\nRoggenbuck", ["Treber", "Roggenbuck"]),
+])
+def test_the_parties_and_judges_of_a_german_court_decision_are_names(text, names):
+    backend = load_ner(["de"], "required").backend
+    assert people(text, backend.find([text], langs=["de"])[0]) == names
+
+
+@pytest.mark.parametrize("text", [
+    "Nach § 12 Abs. 1 Nr. 3 SGB V gilt Anlage K 3 für die Flurstücke in Teil B (vgl. z. B. die Anlage A zum Vertrag).",
+    "Der Streitwert wird festgesetzt (BGH, Urteil vom 21. 8. 2017 - 9 AZR 117/17 - Juris RdNr 13; GRUR 2012, 930).",
+    "Die Revisionsklägerin rügt einen Verfahrensmangel.\nEntscheidungsgründe\nRechtsmittelbelehrung",
+    "Bitte senden Sie die Unterlagen an das Amt:\nKrammerweg 12\nWolmirstedt",
+])
+def test_legal_citations_part_letters_and_compound_nouns_of_german_decisions_are_no_names(text):
+    backend = load_ner(["de"], "required").backend
+    assert people(text, backend.find([text], langs=["de"])[0]) == []
+
+
 def test_a_german_text_in_a_source_declared_english_goes_to_the_german_model():
     """No cue and no census name: only the model finds it, and cues and patterns alone do not."""
     text, names = NAMED["de"]

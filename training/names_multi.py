@@ -190,9 +190,9 @@ class Generator:
         return [(*self.text(langs[i % len(langs)]), langs[i % len(langs)]) for i in range(n)]
 
 
-PERSON_TAGS = {"PER", "PESSOA", "nam_liv_person"}
+PERSON_TAGS = {"PER", "PESSOA", "nam_liv_person", "RR", "AN"}
 """The person tags of labelled files (GermEval 2014, CoNLL-2002, Europeana Newspapers; LeNER-Br: PESSOA; KPWr:
-nam_liv_person)."""
+nam_liv_person; Legal Entity Recognition: PER, RR for judges, AN for lawyers)."""
 
 
 REAL = [
