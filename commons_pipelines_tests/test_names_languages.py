@@ -139,7 +139,8 @@ def test_a_polish_surname_found_once_is_found_again_in_another_case():
      ["P", "Z", "N"]),
     ("Der Senat hat durch die Vorsitzende Richterin Klante, den Richter Dr. Himmelmann und die Richterin "
      "Lachenmayr-Nikolaou beschlossen:", ["Klante", "Himmelmann", "Lachenmayr-Nikolaou"]),
-    ("Die Revision wird zurückgewiesen.\nTreber\nRoggenbuck", ["Treber", "Roggenbuck"]),
+    ("Die Revision wird zurückgewiesen.\nTreber\nFischer\nNaumann", ["Treber", "Fischer", "Naumann"]),
+    ("Nach dem Gutachten von J. Deubener ist der Anspruch begründet.", ["J. Deubener"]),
 ])
 def test_the_parties_and_judges_of_a_german_court_decision_are_names(text, names):
     backend = load_ner(["de"], "required").backend
@@ -151,6 +152,7 @@ def test_the_parties_and_judges_of_a_german_court_decision_are_names(text, names
     "Der Streitwert wird festgesetzt (BGH, Urteil vom 21. 8. 2017 - 9 AZR 117/17 - Juris RdNr 13; GRUR 2012, 930).",
     "Die Revisionsklägerin rügt einen Verfahrensmangel.\nEntscheidungsgründe\nRechtsmittelbelehrung",
     "Bitte senden Sie die Unterlagen an das Amt:\nKrammerweg 12\nWolmirstedt",
+    "Das Amtsgericht P. hat den Hilfsanträgen A, B und C nicht entsprochen.",
 ])
 def test_legal_citations_part_letters_and_compound_nouns_of_german_decisions_are_no_names(text):
     backend = load_ner(["de"], "required").backend
