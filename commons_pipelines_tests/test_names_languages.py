@@ -139,6 +139,8 @@ def test_a_polish_surname_found_once_is_found_again_in_another_case():
      ["P", "Z", "N"]),
     ("Der Senat hat durch die Vorsitzende Richterin Klante, den Richter Dr. Himmelmann und die Richterin "
      "Lachenmayr-Nikolaou beschlossen:", ["Klante", "Himmelmann", "Lachenmayr-Nikolaou"]),
+    ("Beschlossen unter Mitwirkung des Vorsitzenden Richters Knoll, der Richterin Kriener und des Richters Dr. "
+     "Nielsen.", ["Knoll", "Kriener", "Nielsen"]),
     ("Die Revision wird zurückgewiesen.\nTreber\nFischer\nNaumann", ["Treber", "Fischer", "Naumann"]),
     ("Nach dem Gutachten von J. Deubener ist der Anspruch begründet.", ["J. Deubener"]),
 ])

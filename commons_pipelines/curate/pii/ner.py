@@ -495,7 +495,15 @@ def _common_word(words: list[str], lang: str) -> bool:
 
 _CUT = re.compile(rf"[ \t](?i:{_PARTICLE})$")
 _REST = re.compile(rf"(?:[ \t]+(?i:{_PARTICLE}))*[ \t]+{_WORD}")
-_TITLES = re.compile(rf"(?:{_CUES[0]}|(?i:{'|'.join(sorted(SALUTATIONS))})[ \t]+)+")
+_DE_TITLES = r"(?:(?:Prof\.|Professor|Dr\.|PD)[ \t]*)*"
+_DE_ROLE = (r"(?:Zeug(?:e|en|in|innen)|Kläger(?:s|in|innen)?|Nebenkläger(?:s|in)?|(?:Be|Ange)klagte[nr]?"
+            r"|Betroffene[nr]?|Beschuldigte[nr]?|Geschädigte[nr]?|Beigeladene[nr]?|Antrag(?:steller|sgegner)(?:s|in)?"
+            r"|Beschwerdeführer(?:s|in)?|Arbeitnehmer(?:s|in)?|Mitarbeiter(?:s|in)?|Sachverständige[nr]?"
+            r"|Patient(?:en|in)?|Rechtsanw(?:alt|alts|ältin|älte|älten)|Herrn?|Frau)")
+_JUDGE = (r"(?:(?:Vorsitzende[nrm]?[ \t]+)?Richter(?:in|innen|n|s)?|(?:Vize)?[Pp]räsident(?:in|en)?)"
+          r"(?:[ \t]+(?:am|des|der)[ \t]+[A-ZÄÖÜ]\w+)?[ \t]+")
+_TITLES = re.compile(rf"(?:{_CUES[0]}|(?i:{'|'.join(sorted(SALUTATIONS))})[ \t]+|{_JUDGE}|{_DE_ROLE}[ \t]+)+")
+"""What opens a name but is no part of it: titles, salutations, German role words ("Richters Knoll")."""
 _HONORIFIC = re.compile(rf"(?:{_CUES[0]}|\b(?:M|MM|Me)\.[ \t]*)$")
 
 
@@ -985,17 +993,10 @@ apellidos vorname nachname geburtsdatum signature unterschrift firma objet subje
 edad âge age alter""".split())
 
 
-_DE_TITLES = r"(?:(?:Prof\.|Professor|Dr\.|PD)[ \t]*)*"
-_DE_ROLE = (r"(?:Zeug(?:e|en|in|innen)|Kläger(?:s|in|innen)?|Nebenkläger(?:s|in)?|(?:Be|Ange)klagte[nr]?"
-            r"|Betroffene[nr]?|Beschuldigte[nr]?|Geschädigte[nr]?|Beigeladene[nr]?|Antrag(?:steller|sgegner)(?:s|in)?"
-            r"|Beschwerdeführer(?:s|in)?|Arbeitnehmer(?:s|in)?|Mitarbeiter(?:s|in)?|Sachverständige[nr]?"
-            r"|Patient(?:en|in)?|Rechtsanw(?:alt|alts|ältin|älte|älten)|Herrn?|Frau)")
 PARTY = re.compile(rf"\b{_DE_ROLE}[ \t]+{_DE_TITLES}(?P<name>[A-ZÄÖÜ][a-z]?\.(?:[ \t]?[A-ZÄÖÜ][a-z]?\.)*"
                    r"|[A-ZÄÖÜ](?:[ \t]?…)?)(?![\w'’-])")
 """A party a German court anonymised, after a role word: "der Zeugin S.", "des Arbeitnehmers N", "Herrn Dr. A",
 "Nebenklägerin K. T." (the model misses them: benchmarks/names_labelled.py, German court decisions)."""
-_JUDGE = (r"(?:(?:Vorsitzende[nrm]?[ \t]+)?Richter(?:in|innen|n|s)?|(?:Vize)?[Pp]räsident(?:in|en)?)"
-          r"(?:[ \t]+(?:am|des|der)[ \t]+[A-ZÄÖÜ]\w+)?[ \t]+")
 _JUDGES = re.compile(rf"\b{_JUDGE}")
 _JUDGE_NAME = re.compile(rf"{_DE_TITLES}(?P<name>[A-ZÄÖÜ][^\W\d_]+(?:-[A-ZÄÖÜ][^\W\d_]+)?)(?![\w'’])")
 _JUDGE_NEXT = re.compile(rf"(?:,|[ \t]+(?:und|sowie))[ \t]+(?:(?:de[rns]|die)[ \t]+{_JUDGE})?")
