@@ -998,9 +998,10 @@ PARTY = re.compile(rf"\b{_DE_ROLE}[ \t]+{_DE_TITLES}(?P<name>[A-ZÄÖÜ][a-z]?\.
 """A party a German court anonymised, after a role word: "der Zeugin S.", "des Arbeitnehmers N", "Herrn Dr. A",
 "Nebenklägerin K. T." (the model misses them: benchmarks/names_labelled.py, German court decisions)."""
 _JUDGES = re.compile(rf"\b{_JUDGE}")
-_JUDGE_NAME = re.compile(rf"{_DE_TITLES}(?P<name>[A-ZÄÖÜ][^\W\d_]+(?:-[A-ZÄÖÜ][^\W\d_]+)?)(?![\w'’])")
+_DE_SURNAME = r"[A-ZÄÖÜ][^\W\d_]+(?:-[A-ZÄÖÜ][^\W\d_]+)?"
+_JUDGE_NAME = re.compile(rf"{_DE_TITLES}(?P<name>{_DE_SURNAME})(?![\w'’])")
 _JUDGE_NEXT = re.compile(rf"(?:,|[ \t]+(?:und|sowie))[ \t]+(?:(?:de[rns]|die)[ \t]+{_JUDGE})?")
-_SIGNED = re.compile(rf"^[ \t]*{_DE_TITLES}(?P<name>[A-ZÄÖÜ][^\W\d_]+(?:-[A-ZÄÖÜ][^\W\d_]+)?)[ \t]*$", re.M)
+_SIGNED = re.compile(rf"^[ \t]*{_DE_TITLES}(?P<name>{_DE_SURNAME})[ \t]*$", re.M)
 _NOUN_ENDS = ("ung", "ungen", "heit", "keit", "schaft", "tion", "tät", "nis", "ismus")
 
 
@@ -1053,8 +1054,8 @@ def _pseudonyms(text: str) -> list[Span]:
             if not (_NOT_PSEUDONYM.search(text, max(0, m.start() - 30), m.start()) or _LETTERS.match(text, m.end()))]
 
 
-_INITIALLED = re.compile(r"(?<![\w.§-])(?:(?!Dr\.|St\.)[A-ZÄÖÜ][a-z]?\.[ \t]?){1,3}[ \t]*"
-                         r"(?P<last>[A-ZÄÖÜ][^\W\d_]+(?:-[A-ZÄÖÜ][^\W\d_]+)?)(?![\w'’.-])")
+_INITIALLED = re.compile(rf"(?<![\w.§-])(?:(?!Dr\.|St\.)[A-ZÄÖÜ][a-z]?\.[ \t]?){{1,3}}[ \t]*"
+                         rf"(?P<last>{_DE_SURNAME})(?![\w'’.-])")
 
 
 def _initialled(text: str) -> list[Span]:
