@@ -14,6 +14,7 @@ import logging
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -259,8 +260,13 @@ def run_killed_at(hub, point: str, curated: list[Path]) -> subprocess.CompletedP
         "publish(make_spec(), [Path(p) for p in sys.argv[2:]], STAGES, HubTarget(sys.argv[1]), **SMALL)\n"
     )
     env = {**os.environ, **hub.env(), "HF_TOKEN": TOKEN, "COMMONS_FAILPOINT": point}
-    return subprocess.run([sys.executable, "-c", script, hub.url, *map(str, curated)], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=300, check=False)
+    with subprocess.Popen([sys.executable, "-c", script, hub.url, *map(str, curated)], env=env, cwd=ROOT,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        out, err = process.communicate(timeout=300)
+    killed = subprocess.CompletedProcess(process.args, process.returncode, out, err)
+    killed.staged = list((Path(tempfile.gettempdir()) / "commons-publish" / make_spec().id).glob(
+        f".publish-{process.pid}-*"))
+    return killed
 
 
 def test_killed_between_commit_and_tag_the_next_run_finishes(hub, target, inputs):
@@ -270,8 +276,10 @@ def test_killed_between_commit_and_tag_the_next_run_finishes(hub, target, inputs
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert hub.refs(REPO)["tags"] == {"v1": first.ref} and trailer_names(hub)[0] == "v2"
 
+    assert killed.staged  # a killed process cannot remove its staged version: the next publish does
     again = publish(spec, inputs[1], STAGES, target, **SMALL)
     assert (again.changed, again.version) == (False, "v2")
+    assert not any(path.exists() for path in killed.staged)
     assert hub.refs(REPO)["tags"] == {"v1": first.ref, "v2": hub.commits(REPO)[0].id}
     assert TOKEN not in killed.stderr + killed.stdout
 

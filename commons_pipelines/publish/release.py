@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Sequence
@@ -90,6 +92,30 @@ def changelog(rows: int, report: CurationReport | None) -> str:
     return ". ".join(parts).replace("\n", " ")
 
 
+def staging(spec: SourceSpec, target: Target) -> Path:
+    """Where this publish stages its version: the target's folder, or for a remote target a folder of the system's
+    temporary one per source, where what a killed publish left (its process gone) is removed first."""
+    folder = target.staging(spec)
+    if folder is not None:
+        return folder
+    folder = Path(tempfile.gettempdir()) / "commons-publish" / spec.id
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in folder.glob(".publish-*"):
+        if not _alive(path.name.split("-")[1]):
+            shutil.rmtree(path, ignore_errors=True)
+    return folder
+
+
+def _alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
+
+
 def publish(
     spec: SourceSpec,
     curated_files: Sequence[Path | str],
@@ -112,7 +138,7 @@ def publish(
     """
     sizes = dict(max_shard_bytes=max_shard_bytes, row_group_bytes=row_group_bytes)
     target.repair(spec)
-    with tempfile.TemporaryDirectory(prefix=f".publish-{spec.id}-", dir=target.staging(spec)) as tmp:
+    with tempfile.TemporaryDirectory(prefix=f".publish-{os.getpid()}-", dir=staging(spec, target)) as tmp:
         staged = Path(tmp) / "dataset"
         schema, batches = read_batches(curated_files, batch_rows)
         if per_language(spec, schema):

@@ -47,7 +47,7 @@ class Target(Protocol):
         """The dataset's public web page, if it has one."""
 
     def staging(self, spec: SourceSpec) -> Path | None:
-        """Where publish writes a version before committing it (None: a system temporary folder)."""
+        """Where publish writes a version before committing it (None: a temporary folder, see release.staging)."""
 
     def repair(self, spec: SourceSpec) -> None:
         """Finish what a crashed publish left: the newest complete version made live (local `current`, Hub tag),
