@@ -155,8 +155,12 @@ def test_the_parties_and_judges_of_a_german_court_decision_are_names(text, names
     "Die Revisionsklägerin rügt einen Verfahrensmangel.\nEntscheidungsgründe\nRechtsmittelbelehrung",
     "Bitte senden Sie die Unterlagen an das Amt:\nKrammerweg 12\nWolmirstedt",
     "Das Amtsgericht P. hat den Hilfsanträgen A, B und C nicht entsprochen.",
+    "Geschützt für Kopfhörer und Ohrhörer, Lautsprecher, Mikrophone und Headsets (Hörsprechgarnituren), Behälter.",
+    "Die Bestattungskosten erkannte das FA nicht an. Farben, Lacke und Baumaterialien würden zum Schutz verwendet.",
+    "Der Senat kann dies nicht beurteilen. Daher können die Beitragsschuldner eine umfassende Prüfung verlangen.",
+    "Reise- und Handkoffer; Regenschirme und Sonnenschirme; Peitschen, Pferdegeschirre und Sattlerwaren;",
 ])
-def test_legal_citations_part_letters_and_compound_nouns_of_german_decisions_are_no_names(text):
+def test_legal_citations_part_letters_and_common_nouns_of_german_decisions_are_no_names(text):
     backend = load_ner(["de"], "required").backend
     assert people(text, backend.find([text], langs=["de"])[0]) == []
 

@@ -41,7 +41,8 @@ Wettstädt": `_repeated`), so that a redacted person is not named two sentences 
 people the model never saw: a party the court anonymised after a role word ("die Zeugin S.": `PARTY`, any language)
 or as one capital letter ("von E Ersatz zu verlangen": `_pseudonyms`), judges after "Richter" and on a line of
 their own (`_court_names`), a surname after initials (`_initialled`); a legal citation ("GRUR", "Juris RdNr":
-`_cited`) and a compound noun ("Revisionskläger": `_compound`) are no names there. Measured in
+`_cited`) and a compound noun ("Revisionskläger": `_compound`) are no names there, nor is a lone word of the model
+that is a form of a German common noun in Wiktionary ("Mikrophone": `_common_noun`). Measured in
 benchmarks/results/names_languages.md and, on public labelled news and court text, in
 benchmarks/results/names_labelled_{dev,test}.md.
 Capitals alone are no evidence where all is written in capitals or in Title Case: a span in capitals needs a listed
@@ -389,12 +390,14 @@ class SpacyNer:
             nlp = self.model(lang)
             if not nlp.meta.get("finds_lowercase_names"):
                 idx = [i for i in idx if cased[i]]
-            lists = _name_lists(nlp.path) if nlp.meta.get("name_lists") else None
+            meta = nlp.meta  # spaCy builds it anew on each read
+            lists = _name_lists(nlp.path) if meta.get("name_lists") else None
+            borrowed = lang not in meta.get("languages", [nlp.lang])  # es texts, French model
             for i, spans in zip(idx, self._model_spans(nlp, [texts[i] for i in idx])):
-                if lang not in nlp.meta.get("languages", [nlp.lang]):  # a borrowed model: es texts, French model
+                if borrowed:
                     spans = [sp for sp in spans if sp[2] != "PERSON" or (_name_shaped(texts[i], sp)
                                                                           and _plausible_name(texts[i], sp, lang))]
-                elif nlp.meta.get("check_names"):
+                elif meta.get("check_names"):
                     spans = [sp for sp in spans if sp[2] != "PERSON" or _plausible_name(texts[i], sp, lang)]
                 if lang in PAIRED:
                     spans += _paired_names(texts[i], lang)
@@ -671,7 +674,7 @@ def _plausible_name(text: str, span: Span, lang: str) -> bool:
     before = text[max(0, s - 20):s].rstrip()
     opens = (not before and s <= 20) or before.endswith((".", "!", "?", ":", "\n"))
     return all(zipf_frequency(p, lang) < (RARE if alone else RARE_PAIR) for p in parts) \
-        and not (alone and (opens or (lang == "de" and any(_compound(p) for p in parts))))
+        and not (alone and (opens or (lang == "de" and any(_common_noun(p) for p in parts))))
 
 
 def _name_shaped(text: str, span: Span) -> bool:
@@ -1014,6 +1017,45 @@ def _compound(word: str) -> bool:
     w = word.lower()
     return (len(w) >= 8 and w.endswith(_NOUN_ENDS)) or any(
         zipf_frequency(w[i:], "de") >= 3.8 and _fold(w[i:]) not in _all_names() for i in range(3, len(w) - 5))
+
+
+@lru_cache(maxsize=1)
+def _german_nouns() -> frozenset[str]:
+    """Every form of the German common nouns of Wiktionary (german-nouns: about 100,000 nouns, 257,000 forms, CC BY-SA
+    4.0), without those that are also a first name, surname or place there ("Fischer" is both: left out)."""
+    import csv
+
+    [folder] = importlib.util.find_spec("german_nouns").submodule_search_locations
+    proper = {"Nachname", "Vorname", "Toponym", "Eigenname", "Straßenname"}
+    forms = set()
+    with open(Path(folder) / "nouns.csv", encoding="utf-8", newline="") as f:
+        rows = csv.reader(f)
+        header = next(rows)
+        first = header.index("nominativ singular")
+        for row in rows:
+            kinds = set(row[1].split(","))
+            if "Substantiv" in kinds and not kinds & proper:
+                forms.update(w for w in (row[0], *row[first:]) if w[:1].isupper() and " " not in w)
+    return frozenset(forms)
+
+
+def _common_noun(word: str) -> bool:
+    """A form of a German common noun that is no listed name ("Mikrophone", "Arbeitszeit"; not "Seiler"), or a
+    compound noun (`_compound`), or a compound of a noun, a linking letter or two, and a noun of 6 letters or more
+    ("Beitrags|schuldner", "Behandlung|s|plan" is not: "Plan" is short). Surnames are compounds too, of shorter
+    nouns: "Wald|mann", "Becken|bauer", "Linden|berg"."""
+    nouns = _german_nouns()
+    if _fold(word) in _all_names():
+        return False
+    if word in nouns or _compound(word):
+        return True
+    for i in range(3, len(word) - 5):
+        if word[i:].capitalize() in nouns:
+            first = word[:i]
+            stems = (first[:len(first) - len(link)] for link in ("", "s", "es", "n", "en", "e") if first.endswith(link))
+            if any(len(stem) >= 3 and stem.capitalize() in nouns for stem in stems):
+                return True
+    return False
 
 
 SIGNED_RARE = 4.0
