@@ -14,7 +14,6 @@ import logging
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -27,6 +26,7 @@ from huggingface_hub.utils import _http
 from commons_pipelines.publish import HubError, HubTarget, PublishConflict, Version, publish
 from commons_pipelines.publish.hub import parse_trailer, set_request_timeout, version_trailer
 from commons_pipelines.publish.previous import previous_rows
+from commons_pipelines.publish.release import remote_staging
 from commons_pipelines_tests.hub_emulator import serve
 from commons_pipelines_tests.test_publish_release import SMALL, STAGES, make_spec, write_curated
 from commons_pipelines_tests.test_publish_shards import otl_table
@@ -264,8 +264,7 @@ def run_killed_at(hub, point: str, curated: list[Path]) -> subprocess.CompletedP
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
         out, err = process.communicate(timeout=300)
     killed = subprocess.CompletedProcess(process.args, process.returncode, out, err)
-    killed.staged = list((Path(tempfile.gettempdir()) / "commons-publish" / make_spec().id).glob(
-        f".publish-{process.pid}-*"))
+    killed.staged = list(remote_staging(make_spec()).glob(f".publish-{process.pid}-*"))
     return killed
 
 

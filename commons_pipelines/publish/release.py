@@ -12,6 +12,7 @@ identity then reads the shards in path order, data/<lang>/... The curation repor
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
 import os
@@ -92,13 +93,19 @@ def changelog(rows: int, report: CurationReport | None) -> str:
     return ". ".join(parts).replace("\n", " ")
 
 
+def remote_staging(spec: SourceSpec) -> Path:
+    """Where a publish to a remote target (the Hub, a bucket) stages: a folder of the system's temporary one, per user
+    and per source."""
+    return Path(tempfile.gettempdir()) / f"commons-publish-{getpass.getuser()}" / spec.id
+
+
 def staging(spec: SourceSpec, target: Target) -> Path:
-    """Where this publish stages its version: the target's folder, or for a remote target a folder of the system's
-    temporary one per source, where what a killed publish left (its process gone) is removed first."""
+    """Where this publish stages its version: the target's folder, or `remote_staging`, where what a killed publish
+    left (its process gone) is removed first."""
     folder = target.staging(spec)
     if folder is not None:
         return folder
-    folder = Path(tempfile.gettempdir()) / "commons-publish" / spec.id
+    folder = remote_staging(spec)
     folder.mkdir(parents=True, exist_ok=True)
     for path in folder.glob(".publish-*"):
         if not _alive(path.name.split("-")[1]):
@@ -111,8 +118,6 @@ def _alive(pid: str) -> bool:
         os.kill(int(pid), 0)
     except (ValueError, ProcessLookupError):
         return False
-    except PermissionError:  # another user's
-        return True
     return True
 
 
