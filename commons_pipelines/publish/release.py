@@ -12,7 +12,6 @@ identity then reads the shards in path order, data/<lang>/... The curation repor
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import json
 import os
@@ -95,8 +94,8 @@ def changelog(rows: int, report: CurationReport | None) -> str:
 
 def remote_staging(spec: SourceSpec) -> Path:
     """Where a publish to a remote target (the Hub, a bucket) stages: a folder of the system's temporary one, per user
-    and per source."""
-    return Path(tempfile.gettempdir()) / f"commons-publish-{getpass.getuser()}" / spec.id
+    (uid: a container's user may have no name) and per source."""
+    return Path(tempfile.gettempdir()) / f"commons-publish-{getattr(os, 'getuid', lambda: 'user')()}" / spec.id
 
 
 def staging(spec: SourceSpec, target: Target) -> Path:
