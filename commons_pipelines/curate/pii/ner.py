@@ -1093,7 +1093,13 @@ def _pseudonyms(text: str) -> list[Span]:
     ("z. B. die"), a word in capitals or a digit, nor in a list of letters ("Hilfsanträge A, B und C"); never I, V
     or X ("SGB V")."""
     return [(m.start(), m.end(), "PERSON") for m in _PSEUDONYM.finditer(text)
-            if not (_NOT_PSEUDONYM.search(text, max(0, m.start() - 30), m.start()) or _LETTERS.match(text, m.end()))]
+            if not (_after_part_word(text, m.start()) or _LETTERS.match(text, m.end()))]
+
+
+def _after_part_word(text: str, at: int) -> bool:
+    """Whether what stands just before `at` is a part, class, place or institution word, an abbreviation, a word in
+    capitals or a digit (`_NOT_PSEUDONYM`): a letter there is no person."""
+    return bool(_NOT_PSEUDONYM.search(text, max(0, at - 30), at))
 
 
 _INITIALLED = re.compile(rf"(?<![\w.§-])(?:(?!Dr\.|St\.)[A-ZÄÖÜ][a-z]?\.[ \t]?){{1,3}}[ \t]*"
@@ -1106,7 +1112,7 @@ def _initialled(text: str) -> list[Span]:
     `_cited`)."""
     return [(m.start(), m.end(), "PERSON") for m in _INITIALLED.finditer(text)
             if _surname_like(m.group("last"), RARE) and not _cited(text, (m.start("last"), m.end("last"), "PERSON"))
-            and not _NOT_PSEUDONYM.search(text, max(0, m.start() - 30), m.start())]
+            and not _after_part_word(text, m.start())]
 
 
 def _court_names(text: str) -> list[Span]:
