@@ -26,7 +26,7 @@ run: install $(DAGSTER_HOME)/dagster.yaml
 	COMMONS_OFFLINE=1 $(BIN)/commons run
 
 test: install
-	HF_HUB_DISABLE_XET=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile
+	HF_HUB_DISABLE_XET=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 ui: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -w workspace.yaml

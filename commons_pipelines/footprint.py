@@ -6,8 +6,9 @@ intensity of the grid of COMMONS_CARBON_COUNTRY (ISO 3166 alpha-3, e.g. FRA, DEU
 energy is still measured and the emissions are not estimated: a grid is not guessed.
 
 CPU seconds count the stage's process and the worker processes it waited for. Peak memory is the largest resident
-set of the process or of one of its workers so far: in Dagster each step runs in a process of its own, so it is the
-step's; in one process (`commons run`) it is the run's peak up to that stage.
+set of the process or of one of its workers so far: where each step runs in a process of its own (the nightly under
+Dagster's daemon) it is the step's; in one process (`commons run`, a job of one source) it is the run's peak up to that
+stage.
 """
 
 from __future__ import annotations

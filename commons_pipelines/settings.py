@@ -35,6 +35,7 @@ class Settings:
     takedown_dir: Path | None = None  # None: COMMONS_HOME/takedown
     retries: int = 2  # Dagster retries of an ingest or publish that failed on the network
     retry_delay: float = 10.0  # seconds before the first retry, doubled for each next one
+    hub_retry_wait: float = 1.0  # seconds before a Hub call is tried again (HubTarget), doubled up to 60
     offline: bool = False  # COMMONS_OFFLINE=1 (`make run`): sources that need the network are left out
     engine: str = "local"  # where the curation steps before dedup run: local processes or a Ray cluster
     ray_address: str | None = None  # RAY_ADDRESS, with engine ray; None: the cluster started on this machine
@@ -78,6 +79,7 @@ class Settings:
             takedown_dir=Path(env.get("COMMONS_TAKEDOWN_DIR", home / "takedown")).absolute(),
             retries=_whole(env, "COMMONS_RETRIES", 2, least=0),
             retry_delay=float(env.get("COMMONS_RETRY_DELAY", "10")),
+            hub_retry_wait=float(env.get("COMMONS_HUB_RETRY_WAIT", "1")),
             offline=_flag(env, "COMMONS_OFFLINE"),
             engine=engine,
             ray_address=env.get("RAY_ADDRESS") or None,

@@ -62,7 +62,10 @@ def write_spec(tmp_path):
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return Settings.from_env({"COMMONS_HOME": str(tmp_path / "home"), "COMMONS_ALLOW_LOCAL_URLS": "1"})
+    """Curation in one process: each worker of a pool loads the models again (10 s of CPU). The tests of the pool
+    (test_curate, test_partitions, the French medicines end to end, the sources' nightly) set their workers."""
+    return Settings.from_env({"COMMONS_HOME": str(tmp_path / "home"), "COMMONS_ALLOW_LOCAL_URLS": "1",
+                              "COMMONS_WORKERS": "1"})
 
 
 def readable(path: Path) -> str:
@@ -108,3 +111,10 @@ def s3():
         else:
             os.environ[name] = value
     server.stop()
+
+
+def pytest_collection_modifyitems(items):
+    """The files holding `slow` tests first: `make test` hands whole files to its two workers in this order
+    (--no-loadscope-reorder), so the longest start first and short files fill in at the end."""
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)

@@ -118,8 +118,8 @@ def test_run_twice_publishes_v1_then_nothing(tmp_path):
         in block
     assert f"-> {tmp_path / 'published' / 'school_notices' / 'versions' / 'v1'}\n" in first.stdout
     assert ANSI not in first.stdout + first.stderr  # not a terminal: no colour codes, no spinner
-    second = commons("run", home=tmp_path, catalog=catalog)
-    assert second.returncode == 0, second.stderr[-3000:]
+    second = invoke("run", COMMONS_HOME=tmp_path, COMMONS_CATALOG=catalog)
+    assert second.exit_code == 0, second.output[-3000:]
     assert "school_notices: unchanged, current is v1" in second.stdout
     assert re.search(r"school_notices\s+curate\s+ok .*19 rows \(reused: nothing changed\)", second.stdout)
     assert sorted(p.name for p in (tmp_path / "published" / "school_notices" / "versions").iterdir()) == ["v1"]
@@ -128,8 +128,8 @@ def test_run_twice_publishes_v1_then_nothing(tmp_path):
 def test_check_passes_over_the_shipped_catalog_and_lists_every_source_with_its_suites(tmp_path):
     from commons_pipelines.spec import CATALOG_DIR
 
-    out = commons("check", home=tmp_path)
-    assert out.returncode == 0, out.stderr
+    out = invoke("check", COMMONS_HOME=tmp_path, COMMONS_CATALOG=None)
+    assert out.exit_code == 0, out.output
     assert all(f"{p.stem}: " in out.stdout for p in CATALOG_DIR.glob("*.yaml"))
     assert "fr_medicines: files" in out.stdout and "not checked (network)" in out.stdout
     assert "school_notices: files, CC-BY-4.0, en, fr, es, suites: generic, declared" in out.stdout
@@ -206,8 +206,8 @@ def test_check_finds_what_only_a_run_found_before(failed_run):
     gone = yaml.safe_load((catalog / "empty_notices.yaml").read_text(encoding="utf-8"))
     gone.update(id="gone_notices", files={**gone["files"], "path": "../samples/gone"})
     (edited / "gone_notices.yaml").write_text(yaml.safe_dump(gone), encoding="utf-8")
-    out = commons("check", home=root / "home", catalog=edited, timeout=120)
-    assert out.returncode == 1, out.stdout + out.stderr
+    out = invoke("check", COMMONS_HOME=root / "home", COMMONS_CATALOG=edited)
+    assert out.exit_code == 1, out.output
     problems = [line.strip() for line in out.stdout.splitlines() if line.startswith("  ")]
     source = edited / "school_notices.yaml"
     assert problems[0] == (f"{edited / 'empty_notices.yaml'}: field 'files.glob': '*.tsv' matches no file in "
@@ -222,8 +222,8 @@ def test_check_finds_what_only_a_run_found_before(failed_run):
     assert "school_notices: files, CC-BY-4.0, en, fr, es, suites: generic, declared, files: 2 found, columns: " \
            "checked against the landed schema" in out.stdout
     assert out.stdout.strip().splitlines()[-1] == f"3 source(s) in {edited}: 0 ok, 3 with problems"
-    fine = commons("check", "school_notices", home=root / "home", catalog=catalog, timeout=120)
-    assert fine.returncode == 0 and fine.stdout.strip().splitlines()[-1] == f"1 source(s) in {catalog}: 1 ok"
+    fine = invoke("check", "school_notices", COMMONS_HOME=root / "home", COMMONS_CATALOG=catalog)
+    assert fine.exit_code == 0 and fine.stdout.strip().splitlines()[-1] == f"1 source(s) in {catalog}: 1 ok"
 
 
 def test_versions_lists_and_compares_per_language(tmp_path):

@@ -23,11 +23,15 @@ def hub():
 
 
 @pytest.mark.slow
-def test_every_publish_kill_point_converges_on_the_hub(tmp_path, hub):
-    from .kill_harness import HUB_POINTS, on_hub
+def test_the_hub_s_own_kill_points_converge(tmp_path, hub):
+    """Killed with files uploaded and no commit, or with a commit and no tag: the states only the Hub has. A kill
+    before the target is touched or after the version is live is the local matrix's; `benchmarks/faults.py` runs
+    every publish point (HUB_POINTS) on the Hub as well."""
+    from .kill_harness import on_hub
 
     state, prepare = on_hub(hub)
     env = {"COMMONS_TARGET": "hub", "HF_ENDPOINT": hub.url, "HF_TOKEN": "hf_kill_harness_token"}
-    outcomes = scenario_runs(tmp_path, HUB_POINTS, env=env, state=state, prepare=prepare)
+    outcomes = scenario_runs(tmp_path, ["publish.uploaded", "publish.committed"], env=env, state=state,
+                             prepare=prepare)
     print(table(outcomes))
     assert [o for o in outcomes if not o.converged] == []

@@ -170,6 +170,7 @@ def test_partition_runs_stage_the_changed_partitions_in_runs_of_their_own_then_f
         assert sum(a != b for a, b in zip(after, first)) == 1
 
 
+@pytest.mark.slow
 def test_under_the_dagster_daemon_the_nightly_s_partitions_run_apart_then_the_source_is_finished(tmp_path):
     """The real daemon (`dagster-daemon run`) over workspace.yaml, and the nightly run here on the same instance: it
     ingests; the daemon's sensors launch a run per partition, then the finishing run, which publishes."""
@@ -197,11 +198,15 @@ def test_under_the_dagster_daemon_the_nightly_s_partitions_run_apart_then_the_so
                     break
                 time.sleep(1)
             seen = sorted((r.job_name, r.tags.get("dagster/partition", ""), r.status.value) for r in runs)
+            # a job of one source runs its steps in its run's process: no process per step
+            pids = [len({e.dagster_event.pid for e in instance.all_logs(r.run_id)
+                         if e.is_dagster_event and e.dagster_event.is_step_success}) for r in runs]
         finally:
             os.killpg(daemon.pid, signal.SIGTERM)
             daemon.wait(60)
     assert seen == [(f"finish_{SOURCE}", "", "SUCCESS"), ("nightly", "", "SUCCESS"),
                     (f"partitions_{SOURCE}", "000", "SUCCESS"), (f"partitions_{SOURCE}", "001", "SUCCESS")], seen
+    assert pids == [1] * 4, pids
     # the rows: as the in-step nightly's (the test above); here, that the finishing run published them
     settings = Settings.from_env({"COMMONS_HOME": str(ws / "home")})
     assert (settings.publish_dir / SOURCE / "current").resolve().name == "v1"

@@ -162,7 +162,7 @@ def test_open_textbook_library_end_to_end(write_spec, settings):
     assert rows[0]["_source_url"].endswith("OTL.csv") and len(rows[0]["_row_sha256"]) == 64
 
 
-def test_french_medicines_end_to_end(write_spec, settings):
+def test_french_medicines_end_to_end(write_spec, tmp_path):
     spec = write_spec("fr_medicines", title="Base de données publique des médicaments", licence="etalab-2.0",
                       languages=["fr"], domain="health", primary_key=["cis"], text_columns=["denomination"],
                       pii={"ner": "off"},  # drug names and laboratories, no person
@@ -171,6 +171,7 @@ def test_french_medicines_end_to_end(write_spec, settings):
                       expectations=[{"expect_column_values_to_match_regex": {"column": "cis", "regex": "^[0-9]{8}$"}},
                                     {"expect_column_values_to_match_regex": {
                                         "column": "amm_date", "regex": "^[0-9]{2}/[0-9]{2}/[0-9]{4}$"}}])
+    settings = Settings.from_env({"COMMONS_HOME": str(tmp_path / "home"), "COMMONS_WORKERS": "2"})  # a pool of two
     result = run_nightly({spec.id: spec}, settings)
     assert result.success and all(checks(result).values())
     assert published(result, spec.id)["dagster/row_count"] == 15756  # the default dedup kept every CIS code
@@ -193,7 +194,7 @@ def hub():
 def test_nightly_job_publishes_versions_to_the_hub(hub, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_TOKEN", HUB_TOKEN)
     settings = Settings.from_env({"COMMONS_HOME": str(tmp_path / "home"), "COMMONS_TARGET": "hub",
-                                  "HF_ENDPOINT": hub.url})
+                                  "HF_ENDPOINT": hub.url, "COMMONS_WORKERS": "1"})
     catalog, samples = tmp_path / "catalog", tmp_path / "samples"
     shutil.copytree(CATALOG_DIR, catalog)
     shutil.copytree(CATALOG_DIR.parent / "samples", samples)

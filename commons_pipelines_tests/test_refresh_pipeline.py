@@ -143,7 +143,9 @@ def test_an_unreachable_hub_blocks_only_publishing(notices, tmp_path, monkeypatc
     specs, _ = notices
     monkeypatch.setenv("HF_TOKEN", "hf_never_used")
     settings = Settings.from_env({"COMMONS_HOME": str(tmp_path / "home"), "COMMONS_TARGET": "hub",
-                                  "HF_ENDPOINT": "http://127.0.0.1:9", "COMMONS_RETRIES": "0"})
+                                  "HF_ENDPOINT": "http://127.0.0.1:9", "COMMONS_RETRIES": "0",
+                                  "COMMONS_HUB_RETRY_WAIT": "0.05"})
+    assert build_definitions(specs, settings).resources["publisher"].make_target().wait == 0.05
     result = run_nightly(specs, settings)
     assert not result.success and all(checks(result).values())
     meta = curated_meta(result)
@@ -151,6 +153,7 @@ def test_an_unreachable_hub_blocks_only_publishing(notices, tmp_path, monkeypatc
     [failure] = [e for e in result.all_events if e.is_step_failure]
     assert failure.step_key == "school_notices__published" or "published" in failure.step_key
     assert "not published, the current version stays live" in failure.event_specific_data.error.message
+    assert "gave up after 5 attempts" in failure.event_specific_data.error.message  # each tried again, sooner
 
 
 def test_a_network_failure_at_ingest_is_retried_by_dagster(write_spec, tmp_path):

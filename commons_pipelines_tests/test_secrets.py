@@ -46,7 +46,7 @@ def test_canaries_appear_nowhere(hub, tmp_path):
     home = tmp_path / "home"
     env = {**os.environ, "COMMONS_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"), "COMMONS_TARGET": "hub",
            "HF_ENDPOINT": hub.url, "HF_TOKEN": TOKEN, "COMMONS_PII_KEY": PII_KEY, "COMMONS_RETRIES": "0",
-           "COMMONS_CATALOG": str(catalog(tmp_path)), "HF_HUB_DISABLE_XET": "1"}
+           "COMMONS_HUB_RETRY_WAIT": "0.05", "COMMONS_CATALOG": str(catalog(tmp_path)), "HF_HUB_DISABLE_XET": "1"}
     (home / "dagster").mkdir(parents=True)
     out = subprocess.run([sys.executable, "-m", "commons_pipelines.cli", "run"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=600)

@@ -20,6 +20,8 @@ from .browser import chromium
 from .conftest import ROOT
 from .test_cli import notices_catalog
 
+pytestmark = pytest.mark.slow  # `dagster dev` (webserver, daemon, code server) and a headless browser
+
 ARTIFACTS = Path(os.environ.get("COMMONS_TEST_ARTIFACTS") or ROOT / ".commons" / "test-artifacts" / "ui")
 WAIT = 60  # seconds for a page to show what is asked of it
 # what a React page re-rendering or a pop-up opening and closing raise now and then: retried until WAIT runs out
@@ -43,10 +45,6 @@ def ui(tmp_path_factory):
         "telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n")
     env = {**os.environ, "COMMONS_HOME": str(tmp / "home"), "DAGSTER_HOME": str(dagster_home),
            "COMMONS_CATALOG": str(notices_catalog(tmp))}
-    run = subprocess.run([sys.executable, "-m", "commons_pipelines.cli", "run"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0 and "school_notices: published v1 (19 rows)" in run.stdout, run.stderr[-3000:]
-
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     port = free_port()
     with open(ARTIFACTS / "dagster-dev.log", "w") as log:
@@ -55,6 +53,10 @@ def ui(tmp_path_factory):
                                   cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
+        # while the server starts: the run it will show
+        run = subprocess.run([sys.executable, "-m", "commons_pipelines.cli", "run"], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0 and "school_notices: published v1 (19 rows)" in run.stdout, run.stderr[-3000:]
         deadline = time.monotonic() + 120
         while True:
             assert server.poll() is None, f"dagster dev exited: see {ARTIFACTS / 'dagster-dev.log'}"

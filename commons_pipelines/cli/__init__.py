@@ -147,7 +147,8 @@ def _pick(names: list[str], specs: dict[str, SourceSpec], broken: dict[str, str]
 def _target(settings: Settings):
     from ..publish import open_target
 
-    return open_target(settings.target, str(settings.publish_dir), settings.hf_endpoint, settings.hub_namespace)
+    return open_target(settings.target, str(settings.publish_dir), settings.hf_endpoint, settings.hub_namespace,
+                       settings.hub_retry_wait)
 
 
 def _short(value: Any, limit: int = 60) -> str:

@@ -87,10 +87,11 @@ class Publisher(ConfigurableResource):
     publish_dir: str = ".commons/published"
     hf_endpoint: str = "https://huggingface.co"
     hub_namespace: str | None = None
+    hub_wait: float = 1.0
     max_shard_bytes: int = 500_000_000
 
     def make_target(self) -> Target:
-        return open_target(self.target, self.publish_dir, self.hf_endpoint, self.hub_namespace)
+        return open_target(self.target, self.publish_dir, self.hf_endpoint, self.hub_namespace, self.hub_wait)
 
 
 def resources(settings: Settings) -> dict:
@@ -104,5 +105,5 @@ def resources(settings: Settings) -> dict:
                                batch_rows=settings.batch_rows, store_url=settings.store_url),
         "publisher": Publisher(target=settings.target, publish_dir=str(settings.publish_dir),
                                hf_endpoint=settings.hf_endpoint, hub_namespace=settings.hub_namespace,
-                               max_shard_bytes=settings.max_shard_bytes),
+                               hub_wait=settings.hub_retry_wait, max_shard_bytes=settings.max_shard_bytes),
     }

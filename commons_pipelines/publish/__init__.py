@@ -11,11 +11,12 @@ __all__ = ["HubError", "HubTarget", "LocalTarget", "ObjectTarget", "PublishConfl
            "ShardSet", "StoreError", "Target", "Version", "open_target", "publish", "read_batches", "write_shards"]
 
 
-def open_target(kind: str, publish_dir: str, hf_endpoint: str, hub_namespace: str | None) -> Target:
+def open_target(kind: str, publish_dir: str, hf_endpoint: str, hub_namespace: str | None,
+                hub_wait: float = 1.0) -> Target:
     """`local`: a folder (the embedded default), or an object store when `publish_dir` is a URL (`s3://bucket/prefix`);
-    `hub`: the Hugging Face Hub (the token comes from HF_TOKEN)."""
+    `hub`: the Hugging Face Hub (the token comes from HF_TOKEN), its calls retried after `hub_wait` seconds, doubled."""
     if kind == "hub":
-        return HubTarget(endpoint=hf_endpoint, namespace=hub_namespace)
+        return HubTarget(endpoint=hf_endpoint, namespace=hub_namespace, wait=hub_wait)
     if is_store(publish_dir):
         return ObjectTarget(str(publish_dir))
     return LocalTarget(str(publish_dir).removeprefix("file://"))

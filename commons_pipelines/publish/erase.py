@@ -32,7 +32,8 @@ def holds_erased(target: Target, spec: SourceSpec, name: str, entries) -> bool:
 def purge(spec: SourceSpec, settings: Settings, purge_history: bool = False) -> Iterator[str]:
     """Remove older versions holding erased rows; yields one line per thing done, for the command line."""
     entries = load_entries(settings.takedown_dir, spec.id)
-    target = open_target(settings.target, settings.publish_dir, settings.hf_endpoint, settings.hub_namespace)
+    target = open_target(settings.target, settings.publish_dir, settings.hf_endpoint, settings.hub_namespace,
+                         settings.hub_retry_wait)
     history = target.history(spec)
     if not history:
         yield f"{spec.id}: nothing published yet"
