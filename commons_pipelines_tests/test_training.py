@@ -78,12 +78,12 @@ def test_real_passages_from_books():
     assert len(passages) == 200 and all(15 < len(p) and "\n" not in p for p in passages)
 
 
-def test_a_small_run_trains_a_model_the_backend_can_load(tmp_path):
+def test_a_small_run_trains_a_model_the_backend_can_load(tmp_path, gen, lex):
     import spacy
 
     from commons_pipelines.curate.pii.ner import _known_name, _name_lists
 
-    P.train(sentences=400, epochs=2, seed=3, out=tmp_path / "en_names")
+    P.train(sentences=400, epochs=2, seed=7, out=tmp_path / "en_names", gen=gen, lex=lex)
     nlp = spacy.load(tmp_path / "en_names")
     assert nlp.pipe_names == ["ner"] and nlp.get_pipe("ner").labels == ("PERSON",)
     assert nlp.meta["finds_lowercase_names"] is True and nlp.meta["name"] == "en_names"

@@ -494,18 +494,20 @@ def fit(nlp, train_ex: list, dev_ex: list, epochs: int, seed: int) -> None:
               f"{time.perf_counter() - t0:.0f} s", flush=True)
 
 
-def train(sentences: int, epochs: int, seed: int, out: Path, books: Path = BOOKS, real_n: int = 0) -> None:
+def train(sentences: int, epochs: int, seed: int, out: Path, books: Path = BOOKS, real_n: int = 0,
+          gen: Generator | None = None, lex: Lexicon | None = None) -> None:
+    """`gen` and `lex`: the name lists and the lexicon, when already built (they take most of a small run)."""
     import spacy
     from spacy.util import fix_random_seed
 
     fix_random_seed(seed)
-    gen = Generator(seed)
+    gen = gen or Generator(seed)
     data = gen.corpus(sentences + sentences // 10)
     nlp = spacy.blank("en")
     nlp.add_pipe("ner").add_label("PERSON")
     train_ex, skipped = examples(nlp, data[:sentences])
     dev_ex, _ = examples(nlp, data[sentences:])
-    lex = lexicon(gen, books)
+    lex = lex or lexicon(gen, books)
     if real_n:
         partial = partial_examples(nlp, real_texts(books, real_n, seed), lex, set(gen.words))
         print(f"{len(partial)} partly labelled passages from {books}", flush=True)
