@@ -78,8 +78,8 @@ class Settings:
             data_roots=data_roots(env),
             takedown_dir=Path(env.get("COMMONS_TAKEDOWN_DIR", home / "takedown")).absolute(),
             retries=_whole(env, "COMMONS_RETRIES", 2, least=0),
-            retry_delay=float(env.get("COMMONS_RETRY_DELAY", "10")),
-            hub_retry_wait=float(env.get("COMMONS_HUB_RETRY_WAIT", "1")),
+            retry_delay=_seconds(env, "COMMONS_RETRY_DELAY", 10.0),
+            hub_retry_wait=_seconds(env, "COMMONS_HUB_RETRY_WAIT", 1.0),
             offline=_flag(env, "COMMONS_OFFLINE"),
             engine=engine,
             ray_address=env.get("RAY_ADDRESS") or None,
@@ -120,6 +120,19 @@ def _whole(env, name: str, default: int, least: int) -> int:
     if not value.isdigit() or int(value) < least:
         raise ValueError(f"{name}={value!r}: a whole number, {least} or more")
     return int(value)
+
+
+def _seconds(env, name: str, default: float) -> float:
+    value = env.get(name)
+    if value is None:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise ValueError(f"{name}={value!r}: seconds, 0 or more")
+    return seconds
 
 
 def _flag(env, name: str) -> bool:

@@ -258,6 +258,15 @@ def test_settings_read_the_url_and_root_settings(tmp_path):
         Settings.from_env({"COMMONS_ALLOW_LOCAL_URLS": "maybe"})
 
 
+@pytest.mark.parametrize("name, field", [("COMMONS_RETRY_DELAY", "retry_delay"),
+                                         ("COMMONS_HUB_RETRY_WAIT", "hub_retry_wait")])
+def test_waits_are_seconds_and_a_wrong_one_names_its_variable(name, field):
+    assert getattr(Settings.from_env({name: "0.5"}), field) == 0.5
+    for wrong in ("soon", "-1", "nan", "inf"):
+        with pytest.raises(ValueError, match=rf"{name}='{wrong}': seconds, 0 or more"):
+            Settings.from_env({name: wrong})
+
+
 # the catalog
 
 

@@ -501,13 +501,13 @@ def train(sentences: int, epochs: int, seed: int, out: Path, books: Path = BOOKS
     from spacy.util import fix_random_seed
 
     fix_random_seed(seed)
-    gen = gen or Generator(seed)
+    gen = gen if gen is not None else Generator(seed)
     data = gen.corpus(sentences + sentences // 10)
     nlp = spacy.blank("en")
     nlp.add_pipe("ner").add_label("PERSON")
     train_ex, skipped = examples(nlp, data[:sentences])
     dev_ex, _ = examples(nlp, data[sentences:])
-    lex = lex or lexicon(gen, books)
+    lex = lex if lex is not None else lexicon(gen, books)
     if real_n:
         partial = partial_examples(nlp, real_texts(books, real_n, seed), lex, set(gen.words))
         print(f"{len(partial)} partly labelled passages from {books}", flush=True)
