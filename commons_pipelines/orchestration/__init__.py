@@ -38,7 +38,7 @@ def build_definitions(specs: dict[str, SourceSpec], settings: Settings, broken: 
     # out (their curated asset stages what changed itself); each has its job, for runs of chosen partitions. With
     # COMMONS_PARTITION_RUNS they ingest only, and sensors run the partitions then `finish_<source>` (runs.py).
     # A job of one source is a chain of steps with nothing to run side by side: it runs in its run's process, not in a
-    # process per step that imports the code location again (about 7 s each, 14 s for a check step that loads GX).
+    # process per step that imports the code location again (README, "Partitions").
     partitioned = [s for s in specs.values() if s.partitions]
     skipped = AssetSelection.assets(*[staged_key(s) for s in partitioned]) | AssetSelection.assets(
         *[k for s in partitioned if settings.partition_runs for k in keys(s)[1:]])

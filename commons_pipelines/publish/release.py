@@ -117,6 +117,8 @@ def _alive(pid: str) -> bool:
         os.kill(int(pid), 0)
     except (ValueError, ProcessLookupError):
         return False
+    except PermissionError:  # the pid, reused by another user's process: left alone rather than fail the publish
+        return True
     return True
 
 
