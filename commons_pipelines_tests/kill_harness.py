@@ -2,7 +2,7 @@
 
 A workspace is a folder with `catalog/` (the school notices YAML, NER off so a run takes seconds), `samples/` (its
 files) and `home/` (COMMONS_HOME). Each run is a fresh process forked from a forkserver that imported the pipeline
-once, and runs the nightly job in process, as `commons run` does: the failpoint's SIGKILL kills that process only.
+and ran it once on a scratch workspace (warm.py), and runs the nightly job in process, as `commons run` does: the failpoint's SIGKILL kills that process only.
 `benchmarks/faults.py` runs the same harness and writes the table of kill points injected and converged.
 """
 
@@ -32,7 +32,8 @@ _context = None
 
 
 def context():
-    """A forkserver whose server process imported the pipeline: each run forks from it in milliseconds."""
+    """A forkserver whose server process imported the pipeline and ran it once (warm.py): each run forks from it in
+    milliseconds."""
     global _context
     if _context is None:
         _context = mp.get_context("forkserver")
@@ -40,7 +41,8 @@ def context():
     return _context
 
 
-def _run(workspace: str, env: dict[str, str]) -> None:
+def run_here(workspace: Path, env: dict[str, str]) -> bool:
+    """The nightly job on `workspace`, in this process, as `commons run` runs it."""
     os.environ.update(env)
     os.environ["COMMONS_HOME"] = str(Path(workspace) / "home")
     from commons_pipelines.orchestration import build_definitions
@@ -49,9 +51,12 @@ def _run(workspace: str, env: dict[str, str]) -> None:
 
     specs = load_catalog(Path(workspace) / "catalog")
     quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-    result = build_definitions(specs, Settings.from_env()).resolve_job_def("nightly").execute_in_process(
-        run_config=quiet, raise_on_error=False)
-    os._exit(0 if result.success else 1)  # no atexit work: as `commons run` exits
+    return build_definitions(specs, Settings.from_env()).resolve_job_def("nightly").execute_in_process(
+        run_config=quiet, raise_on_error=False).success
+
+
+def _run(workspace: str, env: dict[str, str]) -> None:
+    os._exit(0 if run_here(Path(workspace), env) else 1)  # no atexit work: as `commons run` exits
 
 
 def run(workspace: Path, failpoint: str | None = None, env: dict[str, str] | None = None) -> int:
