@@ -17,7 +17,9 @@ import ipaddress
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from itertools import pairwise
+from typing import NamedTuple
 
 import numpy as np
 import phonenumbers
@@ -219,32 +221,63 @@ def _cited(text: str, start: int, end: int) -> bool:
             or (_PATENT.search(before) is not None and not re.search(r"[-+(.]", text[start:end])))
 
 
-def _least_digits(region: str) -> int:
+@lru_cache(maxsize=None)
+def _region(region: str) -> tuple[int, str | None]:
+    """The fewest digits of a national number of the region, and its trunk prefix (none for NANP's '1')."""
     meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
-    return min(meta.general_desc.possible_length, default=4) if meta else 4
+    least = min(meta.general_desc.possible_length, default=4) if meta else 4
+    return least, meta.national_prefix if meta and meta.country_code != 1 else None
 
 
-def _matches(text: str, region: str):
+def _least_digits(region: str) -> int:
+    return _region(region)[0]
+
+
+def _runs(text: str) -> list[tuple[int, int, int, bool]]:
+    """Each digit run's window (with a '+' or '(' before it, 'ext 123' after it), its digits, and whether a '+'
+    comes before it."""
+    out = []
+    for m in _DIGIT_RUN.finditer(text):
+        start, end = max(0, m.start() - 4), min(len(text), m.end() + 12)
+        out.append((start, end, sum(c.isdigit() for c in m.group()), "+" in text[start:m.start()]))
+    return out
+
+
+def _matches(text: str, region: str, runs: list[tuple[int, int, int, bool]]):
     """PhoneNumberMatcher on windows around digit runs only (its regex is slow on long prose), skipping runs with
     fewer digits than any national number of the region, unless written in international form."""
-    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
-    least = _least_digits(region)
-    trunk = meta.national_prefix if meta and meta.country_code != 1 else None
+    least, trunk = _region(region)
     windows: list[list[int]] = []
-    for m in _DIGIT_RUN.finditer(text):
-        start, end = max(0, m.start() - 4), min(len(text), m.end() + 12)  # '+', '(' before; 'ext 123' after
-        if sum(c.isdigit() for c in m.group()) < least and "+" not in text[start:m.start()]:
+    for start, end, digits, plus in runs:
+        if digits < least and not plus:
             continue
         if windows and start <= windows[-1][1]:
             windows[-1][1] = end
         else:
             windows.append([start, end])
     for start, end in windows:
-        for m in phonenumbers.PhoneNumberMatcher(text[start:end], region, PHONE_LENIENCY, max_tries=1000):
+        window = text[start:end]
+        for m in _window_hits(window, region) if len(window) <= 256 else _hits(window, region):
             # "313 200 000" in France: written nationally, a phone number starts with its trunk 0
             usual = not trunk or m.raw_string.lstrip("(").startswith(("+", "00", trunk))
-            m.start, m.end = m.start + start, m.end + start
-            yield m, usual
+            yield m._replace(start=m.start + start, end=m.end + start), usual
+
+
+class _Hit(NamedTuple):
+    start: int
+    end: int
+    raw_string: str
+    number: phonenumbers.PhoneNumber  # shared by the cached hits of a window: read, never changed
+
+
+def _hits(window: str, region: str) -> tuple[_Hit, ...]:
+    return tuple(_Hit(m.start, m.end, m.raw_string, m.number)
+                 for m in phonenumbers.PhoneNumberMatcher(window, region, PHONE_LENIENCY, max_tries=1000))
+
+
+# A column repeats its dates, years and codes row after row ("2004-08-01", "1861-1865"), and parsing each window
+# for each region was most of a catalogue's curation time.
+_window_hits = lru_cache(maxsize=32768)(_hits)
 
 
 _URL = re.compile(r"(?i)(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)\S+")
@@ -265,8 +298,9 @@ def _phone(text: str, regions: Sequence[str]) -> Found:
     (7+ digits) when a phone word is near; and any
     phone-shaped digits right after a label ("Phone:", "Fax:") or before one ("-Office"), whatever their region."""
     out: Found = []
+    runs = _runs(text)
     for region in regions or ("ZZ",):
-        for m, usual in _matches(text, region):
+        for m, usual in _matches(text, region, runs):
             if (any(s < m.end and m.start < e for s, e, _ in out) or _embedded(text, m.start, m.end)
                     or _NOT_PHONE.search(text, max(0, m.start - 12), m.start) or _date(m.raw_string)
                     or _cited(text, m.start, m.end)):
