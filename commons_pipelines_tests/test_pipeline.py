@@ -67,6 +67,15 @@ def test_definitions_validate_with_the_dagster_cli_even_with_a_broken_yaml(tmp_p
     assert "who_gho/catalog" in keys and "school_notices/published" in keys and "home_care_guides/published" in keys
 
 
+def test_loading_the_definitions_writes_nothing(tmp_path):
+    """The UI's code server loads the definitions at each reload, maybe from a home it may only read: the warehouse
+    and dlt's pipeline folders are made by the run that ingests (loading them used to write every source's)."""
+    home = tmp_path / "home"
+    defs = build_definitions(load_catalog(), Settings.from_env({"COMMONS_HOME": str(home)}))
+    assert AssetKey(["fr_medicines", "raw"]) in defs.resolve_asset_graph().get_all_asset_keys()
+    assert sorted(str(p.relative_to(home)) for p in home.rglob("*")) == []
+
+
 def test_nightly_job_publishes_every_default_source_once(settings):
     """Offline, as `make run` runs it: the sources that need the network are left out (each has its recorded-response
     test in test_sources_*.py)."""

@@ -246,25 +246,26 @@ class _Translator(DagsterDltTranslator):
                         "go to the `quarantine` table.")
 
 
-def raw_specs(spec: SourceSpec, pipeline, translator: _Translator) -> list[AssetSpec]:
+def raw_specs(spec: SourceSpec, translator: _Translator) -> list[AssetSpec]:
     """dagster-dlt's asset specs without the source, pipeline and translator objects that `dlt_assets` keeps as
-    definition metadata (shown in the UI as "[DltSource] (unserializable)"): the raw asset passes them to dlt."""
+    definition metadata (shown in the UI as "[DltSource] (unserializable)"): the raw asset passes them to dlt. No
+    pipeline: the translator sets what dagster-dlt would read from one, and making one resolves dlt's configuration
+    and writes its folder (0.1-0.2 s a source each time the definitions load)."""
     return [a.replace_attributes(metadata={k: v for k, v in a.metadata.items() if not k.startswith("dagster_dlt/")})
-            for a in build_dlt_asset_specs(records_source(spec), pipeline, translator)]
+            for a in build_dlt_asset_specs(records_source(spec), None, translator)]
 
 
 def source_assets(spec: SourceSpec, settings: Settings) -> tuple[list[AssetsDefinition], list[AssetChecksDefinition]]:
     raw_key, curated_key, published_key = keys(spec)
-    default = Warehouse(warehouse_dir=str(settings.warehouse_dir), dlt_dir=str(settings.dlt_dir),
-                        curated_dir=str(settings.curated_dir))
     home = settings.home
 
     translator = _Translator(spec)
 
-    @multi_asset(specs=raw_specs(spec, default.pipeline(spec), translator), name=f"ingest_{spec.id}",
+    @multi_asset(specs=raw_specs(spec, translator), name=f"ingest_{spec.id}",
                  can_subset=True, pool=warehouse_pool(spec))
     def raw(context: AssetExecutionContext, dlt: DagsterDltResource, warehouse: Warehouse):
         db = warehouse.database(spec.id)
+        db.parent.mkdir(parents=True, exist_ok=True)
         runs = settings.partition_runs and spec.partitions  # the partitions to stage anew go in the metadata
         with source_lock(home, spec.id, "ingest"):
             warehouse.fetch(spec.id, curated=bool(runs))
