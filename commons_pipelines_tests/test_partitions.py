@@ -42,7 +42,10 @@ def write_files(folder: Path, files: int = 8, rows: int = 5) -> None:
 
 
 def home(tmp_path: Path, name: str, **env) -> Settings:
-    return Settings.from_env({"COMMONS_HOME": str(tmp_path / name), "COMMONS_ALLOW_LOCAL_URLS": "1", **env})
+    """Curation in one process: a file is a batch, so each run would start a pool of two for 40 rows (3 CPU-s a
+    worker). The pool has its own tests (test_curate, the French medicines end to end in test_pipeline)."""
+    return Settings.from_env({"COMMONS_HOME": str(tmp_path / name), "COMMONS_ALLOW_LOCAL_URLS": "1",
+                              "COMMONS_WORKERS": "1", **env})
 
 
 def published_rows(settings: Settings, source_id: str) -> list[dict]:
@@ -247,7 +250,7 @@ def test_partitions_by_file_and_by_date_are_dynamic_and_follow_the_files(write_s
     specs = {s.id: s for s in [write_spec("dated_plain", files=files),
                                write_spec("dated_files", files=files, partitions={"by": "file"}),
                                write_spec("dated_days", files=files, partitions={"by": "date"})]}
-    settings = home(tmp_path, "h", COMMONS_WORKERS="1")  # no process pool to start: a faster test, the same rows
+    settings = home(tmp_path, "h")
     defs = build_definitions(specs, settings)
     keys = {"dated_files": sorted(file_key(n) for n in DATED),
             "dated_days": ["2024-03-01", "2024-03-02", "2024-03-03", "2024-03-04"]}

@@ -37,7 +37,8 @@ def nightly(tmp_path_factory):
             replay.add(url, capture, content_type="text/csv")
         specs, broken = scan_catalog(replay.catalog(tmp, list(CAPTURES)))
         assert not broken and sorted(specs) == sorted(CAPTURES)
-        settings = Settings.from_env({"COMMONS_HOME": str(tmp / "home"), "COMMONS_ALLOW_LOCAL_URLS": "1"})
+        settings = Settings.from_env({"COMMONS_HOME": str(tmp / "home"), "COMMONS_ALLOW_LOCAL_URLS": "1",
+                                      "COMMONS_WORKERS": "1"})  # the pool has its tests (test_curate, test_pipeline)
         result = run_nightly(specs, settings)
         yield result, settings, replay.seen
 
