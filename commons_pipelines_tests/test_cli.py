@@ -403,7 +403,10 @@ def test_new_source_from_a_local_file_reads_its_columns_and_its_test_publishes_i
     text = (catalog / "notices.yaml").read_text()
     assert "  path: ../data/notices.csv  # relative to this YAML's folder\n  format: csv\n" in text
     text = re.sub(r"  # TODO\(new-source\)[^\n]*", "", text).replace("text_columns: []", "text_columns: [title, body]")
-    (catalog / "notices.yaml").write_text(text.replace("languages: [en]", "languages: [en, fr]"))
+    text = text.replace("languages: [en]", "languages: [en, fr]")
+    assert "\npii:\n  policy: redact" in text
+    # NER off, as in the other tests of the command: the models would take most of the generated test's time
+    (catalog / "notices.yaml").write_text(text.replace("\npii:\n", '\npii:\n  ner: "off"\n'))
 
     from commons_pipelines.cli.scaffold import source_test
     from commons_pipelines.spec import load_spec
