@@ -2,7 +2,8 @@
 
 A workspace is a folder with `catalog/` (the school notices YAML, NER off so a run takes seconds), `samples/` (its
 files) and `home/` (COMMONS_HOME). Each run is a fresh process forked from a forkserver that imported the pipeline
-and ran it once on a scratch workspace (warm.py), and runs the nightly job in process, as `commons run` does: the failpoint's SIGKILL kills that process only.
+and ran it once on a scratch workspace (warm.py), and runs the nightly job in process, as `commons run` does: the
+failpoint's SIGKILL kills that process only.
 `benchmarks/faults.py` runs the same harness and writes the table of kill points injected and converged.
 """
 

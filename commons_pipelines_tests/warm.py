@@ -17,13 +17,13 @@ import tqdm
 
 from commons_pipelines_tests.kill_harness import run_here, workspace
 
-tqdm.tqdm.monitor_interval = 0  # GX's progress bars would start tqdm's monitor thread
+tqdm.tqdm.monitor_interval = 0  # a progress bar of the run would start tqdm's monitor thread
 
 _scratch = Path(tempfile.mkdtemp(prefix="commons-kill-warm-"))
 _saved = {name: os.environ.get(name) for name in ("COMMONS_HOME", "COMMONS_RETRIES", "COMMONS_WORKERS")}
 try:
-    assert run_here(workspace(_scratch / "warm"), {"COMMONS_RETRIES": "0", "COMMONS_WORKERS": "1"}), \
-        "the warm-up nightly failed"
+    if not run_here(workspace(_scratch / "warm"), {"COMMONS_RETRIES": "0", "COMMONS_WORKERS": "1"}):
+        raise RuntimeError("the kill harness's warm-up nightly failed")
 finally:
     for _name, _value in _saved.items():
         if _value is None:
@@ -31,4 +31,5 @@ finally:
         else:
             os.environ[_name] = _value
     shutil.rmtree(_scratch, ignore_errors=True)
-assert threading.active_count() == 1, f"threads left by the warm-up: {threading.enumerate()}"
+if threading.active_count() != 1:
+    raise RuntimeError(f"threads left by the kill harness's warm-up: {threading.enumerate()}")
