@@ -34,7 +34,8 @@ SOURCES = {  # id -> (file, delimiter, header names or None to read the first li
 
 def columns(path: Path, delimiter: str, names: list[str] | None) -> dict[str, pa.Array]:
     with path.open(encoding="utf-8", newline="") as f:
-        rows = list(csv.reader(f, delimiter=delimiter, quoting=csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL))
+        quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL  # the BDPM quotes nothing
+        rows = list(csv.reader(f, delimiter=delimiter, quoting=quoting))
     if names is None:
         names, rows = rows[0], rows[1:]
     return {n: pa.array([r[i] if i < len(r) else None for r in rows], pa.large_string()) for i, n in enumerate(names)}
@@ -58,7 +59,8 @@ def main() -> None:
              f"Machine: {platform.machine()}, Python {platform.python_version()}; one process; every string column "
              f"scanned with the regions of the source's languages; best of {args.repeat}.", "",
              f"Command: `python benchmarks/pii_catalogues.py{' --code <a checkout of it>' if args.code else ''}`", "",
-             "| source | regions | rows | columns | findings | seconds | rows x columns / s |", "|---|---|---:|---:|---:|---:|---:|"]
+             "| source | regions | rows | columns | findings | seconds | rows x columns / s |",
+             "|---|---|---:|---:|---:|---:|---:|"]
     total = 0.0
     for source_id, (path, delimiter, names) in SOURCES.items():
         spec = spec_module.load_spec(spec_module.CATALOG_DIR / f"{source_id}.yaml")

@@ -63,7 +63,7 @@ def write_spec(tmp_path):
 @pytest.fixture
 def settings(tmp_path) -> Settings:
     """Curation in one process: each worker of a pool loads the models again (10 s of CPU). The tests of the pool
-    (test_curate, test_partitions, the French medicines end to end, the sources' nightly) set their workers."""
+    (test_curate, the French medicines end to end, the Ray comparison, the REST sources' nightly) set their own."""
     return Settings.from_env({"COMMONS_HOME": str(tmp_path / "home"), "COMMONS_ALLOW_LOCAL_URLS": "1",
                               "COMMONS_WORKERS": "1"})
 
