@@ -13,6 +13,7 @@ import pyarrow.parquet  # noqa: F401  (pa.parquet)
 from commons_pipelines.ingest.runner import Ingest
 from commons_pipelines.ingest.readers import Quarantined, open_stream, read_file
 from commons_pipelines.ingest.warehouse import ingest_count, pipeline, quarantine_counts, read_records
+from commons_pipelines.settings import DUCKDB_MEMORY
 from commons_pipelines.spec import FilesConfig
 
 from .conftest import BDPM, BDPM_COLUMNS, OTL
@@ -164,3 +165,95 @@ def test_jsonl_nested_values_and_parquet_types_land(write_spec, settings, tmp_pa
     parquet = land(write_spec("typed", files={"path": str(src), "glob": "*.parquet", "format": "parquet"}), settings)
     batch = next(read_records(parquet))
     assert batch.schema.field("score").type == pa.float64() and batch.to_pylist()[1]["score"] is None
+
+
+def _open_elsewhere(db, read_only: bool) -> str:
+    """Open the warehouse from another process, as a concurrent run would: 'ok' or DuckDB's error."""
+    import subprocess
+    import sys
+
+    code = (f"import duckdb\ntry:\n    duckdb.connect({str(db)!r}, read_only={read_only}).close(); print('ok')\n"
+            "except duckdb.Error as e:\n    print(type(e).__name__)")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_the_warehouse_is_held_only_while_used_and_written_through_when_let_go(tmp_path):
+    """One DuckDB per warehouse in a process: the file is attached for each use, then detached with its write-ahead
+    log folded in, so another process can open it the moment no use is left."""
+    from commons_pipelines.ingest.state import connect
+
+    db = tmp_path / "w.duckdb"
+    with connect(db) as con:
+        con.execute("create table t as select 1 a")
+        assert _open_elsewhere(db, read_only=True) == "IOException"  # locked while written
+        with connect(db) as inner:  # a second use of the same file shares it
+            assert inner.execute("select count(*) from t").fetchone() == (1,)
+        assert _open_elsewhere(db, read_only=True) == "IOException"  # the outer use still holds it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.duckdb"]  # no .wal left
+    assert _open_elsewhere(db, read_only=False) == "ok"
+    with connect(db, read_only=True) as con:
+        with pytest.raises(duckdb.ConnectionException, match="open read-only in this process"):
+            with connect(db):
+                pass
+        assert con.execute("select a from t").fetchall() == [(1,)]
+    with connect(db) as con:  # writable again once the reader is gone
+        con.execute("insert into t values (2)")
+    assert _open_elsewhere(db, read_only=False) == "ok"
+
+
+def test_a_warehouse_connection_reaches_no_other_file(tmp_path):
+    from commons_pipelines.ingest.state import connect
+
+    other = tmp_path / "other.csv"
+    other.write_text("a\n1\n")
+    with connect(tmp_path / "w.duckdb") as con:
+        for sql in (f"select * from read_csv('{other}')", f"attach '{tmp_path / 'x.duckdb'}' as x",
+                    f"copy (select 1) to '{tmp_path / 'out.csv'}'"):
+            with pytest.raises(duckdb.PermissionException):
+                con.execute(sql)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.csv", "w.duckdb"]
+
+
+def test_reading_the_records_gives_the_warehouse_its_settings_back(tmp_path):
+    """read_records streams with one thread and a small memory cap; after it, read to the end or left early, the
+    process's DuckDB for the file has its own settings again."""
+    from commons_pipelines.ingest.state import connect
+
+    db, settings = tmp_path / "w.duckdb", "select current_setting('threads'), current_setting('memory_limit')"
+    with connect(db) as con:
+        con.execute("create schema raw; create table raw.records as select 'f' || (range % 2) as _source_file, "
+                    "range as x from range(10)")
+        before = con.execute(settings).fetchone()
+    assert sum(b.num_rows for b in read_records(db, batch_rows=2)) == 10
+    left = read_records(db, batch_rows=2)
+    next(left)
+    left.close()
+    with connect(db) as con:
+        assert con.execute(settings).fetchone() == before
+
+
+def test_a_forked_child_opens_the_warehouse_with_a_duckdb_of_its_own(tmp_path):
+    """DuckDB's threads do not follow a fork: a child does not use the DuckDB its parent keeps for the file (whose
+    settings would be the parent's)."""
+    import multiprocessing as mp
+
+    from commons_pipelines.ingest.state import connect
+
+    db = tmp_path / "w.duckdb"
+    with connect(db) as con:
+        con.execute("set memory_limit = '7MB'")
+
+    def child(queue):
+        with connect(db) as con:
+            queue.put(con.execute("select current_setting('memory_limit')").fetchone()[0])
+
+    context = mp.get_context("fork")
+    queue = context.Queue()
+    process = context.Process(target=child, args=(queue,))
+    process.start()
+    process.join(60)
+    with connect(db) as con:
+        parents = con.execute("select current_setting('memory_limit')").fetchone()[0]
+    with duckdb.connect(config={"memory_limit": DUCKDB_MEMORY}) as con:
+        fresh = con.execute("select current_setting('memory_limit')").fetchone()[0]
+    assert process.exitcode == 0 and (parents, queue.get(timeout=5)) == ("6.6 MiB", fresh)

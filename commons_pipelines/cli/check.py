@@ -26,6 +26,7 @@ def _curated_system_columns() -> set[str]:
 
 def landed_columns(spec: SourceSpec, settings: Settings) -> tuple[list[str] | None, str]:
     """The data columns in the source's warehouse (raw.records), or None and why they are not known."""
+    from ..ingest.state import connect
     from ..ingest.warehouse import database
 
     db = database(settings.warehouse_dir, spec.id)
@@ -34,7 +35,7 @@ def landed_columns(spec: SourceSpec, settings: Settings) -> tuple[list[str] | No
     import duckdb
 
     try:
-        with duckdb.connect(str(db), read_only=True) as con:
+        with connect(db, read_only=True) as con:
             rows = con.execute("select column_name from information_schema.columns where table_schema = 'raw' "
                                "and table_name = 'records' order by ordinal_position").fetchall()
     except duckdb.Error as error:  # e.g. a run holds the file

@@ -57,12 +57,6 @@ class WhereError(ValueError):
     """A `where:` predicate that DuckDB cannot run on the landed records (an unknown column, a type mismatch)."""
 
 
-def _connect(db: Path) -> duckdb.DuckDBPyConnection:
-    con = connect(db, read_only=True)
-    con.execute("set enable_external_access = false")  # a `where:` predicate reads no file and no URL
-    return con
-
-
 def _filtered(con: duckdb.DuckDBPyConnection, where: str | None) -> str:
     if not where:
         return ""
@@ -76,7 +70,7 @@ def _filtered(con: duckdb.DuckDBPyConnection, where: str | None) -> str:
 
 def check_where(db: Path, where: str) -> None:
     """WhereError when `where` cannot be applied to what landed (an unknown column, a type); nothing is read."""
-    with _connect(db) as con:
+    with connect(db, read_only=True) as con:
         if RECORDS in _tables(con):
             _filtered(con, where)
 
@@ -87,30 +81,42 @@ def read_records(db: Path, batch_rows: int = BATCH_ROWS, where: str | None = Non
     bookkeeping columns. Read file by file in insertion order (which DuckDB keeps for a query without ORDER BY),
     so nothing is sorted: memory stays that of a batch whatever the source's size. `partition`: only these files
     (`_source_file`), those of one partition."""
-    with _connect(db) as con:
+    with connect(db, read_only=True) as con:
         if RECORDS not in _tables(con):
             return
-        con.execute("set threads = 1")  # streams in order with less memory, and faster: 3.6 s, not 6.1 s, for 3 GB
+        # streams in order with less memory, and faster: 3.6 s, not 6.1 s, for 3 GB; the settings are those of the
+        # process's DuckDB for the file (state.connect), given back at the end
+        before = con.execute("select current_setting('threads'), current_setting('memory_limit')").fetchone()
+        con.execute("set threads = 1")
         con.execute(f"set memory_limit = '{SCAN_MEMORY}'")
-        cols = [r[0] for r in con.execute(f"describe {DATASET}.{RECORDS}").fetchall()
-                if not r[0].startswith("_dlt_") and r[0] != INGEST_RUN]
-        select = ", ".join(f'"{c}"' for c in cols)
-        kept = _filtered(con, where)
-        table = f"{DATASET}.{RECORDS}"
-        only = " where _source_file in (select unnest(?))" if partition is not None else ""
-        units = con.execute(f"select _source_file, min(rowid), max(rowid) from {table}{only} group by 1 order by 1",
-                            [list(partition)] if partition is not None else []).fetchall()
-        for unit, first, last in units:
-            rows = f"_source_file = $unit and rowid between {first} and {last}"
-            sql = f"select {select} from {table}{kept + ' and ' if kept else ' where '}{rows}"
-            yield from con.sql(sql, params={"unit": unit}).to_arrow_reader(batch_rows)
+        try:
+            yield from _read_units(con, batch_rows, where, partition)
+        finally:
+            con.execute(f"set threads = {before[0]}")
+            con.execute(f"set memory_limit = '{before[1]}'")
+
+
+def _read_units(con: duckdb.DuckDBPyConnection, batch_rows: int, where: str | None,
+                partition: Collection[str] | None) -> Iterator[pa.RecordBatch]:
+    cols = [r[0] for r in con.execute(f"describe {DATASET}.{RECORDS}").fetchall()
+            if not r[0].startswith("_dlt_") and r[0] != INGEST_RUN]
+    select = ", ".join(f'"{c}"' for c in cols)
+    kept = _filtered(con, where)
+    table = f"{DATASET}.{RECORDS}"
+    only = " where _source_file in (select unnest(?))" if partition is not None else ""
+    units = con.execute(f"select _source_file, min(rowid), max(rowid) from {table}{only} group by 1 order by 1",
+                        [list(partition)] if partition is not None else []).fetchall()
+    for unit, first, last in units:
+        rows = f"_source_file = $unit and rowid between {first} and {last}"
+        sql = f"select {select} from {table}{kept + ' and ' if kept else ' where '}{rows}"
+        yield from con.sql(sql, params={"unit": unit}).to_arrow_reader(batch_rows)
 
 
 def partition_versions(db: Path, names: list[str], part_of: Callable[[str], str | None]) -> dict[str, str]:
     """For each partition in `names` (`part_of(file)` names a landed file's partition; None: in none), a digest of
     what it holds: its files, their rows and the load that wrote them (a file read again is loaded anew). Equal
     digests: the partition's landed records are the same."""
-    with _connect(db) as con:
+    with connect(db, read_only=True) as con:
         rows = con.execute(f"select _source_file, count(*), max(_dlt_load_id) from {DATASET}.{RECORDS} "
                            "group by 1 order by 1").fetchall() if RECORDS in _tables(con) else []
     parts: dict[str, list[list]] = {name: [] for name in names}
@@ -132,7 +138,7 @@ def ingest_count(db: Path, where: str | None = None) -> StageCount:
     a `where:` predicate, the rows it leaves out count as removed for the reason 'where'."""
     removed = quarantine_counts(db)
     quarantined = sum(removed.values())
-    with _connect(db) as con:
+    with connect(db, read_only=True) as con:
         if RECORDS not in _tables(con):
             return StageCount("ingest", quarantined, 0, removed)
         landed = con.execute(f"select count(*) from {DATASET}.{RECORDS}").fetchone()[0]

@@ -20,7 +20,6 @@ from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 from croniter import croniter
@@ -61,7 +60,8 @@ from ..curate.runner import Curated, curate, load_curated, with_text_columns
 from ..curate.takedown import load_entries
 from ..ingest.runner import Ingest, SourceError, empty_listing, records_source
 from ..ingest.http import FetchError
-from ..ingest.state import RAW, RECORDS, data_version, known_files, last_run, record_compute, renamed_columns, tables
+from ..ingest.state import (RAW, RECORDS, connect, data_version, known_files, last_run, record_compute,
+                             renamed_columns, tables)
 from ..ingest.warehouse import WhereError, ingest_count, partition_versions, read_records
 from ..footprint import measured
 from ..footprint import read as read_compute
@@ -208,7 +208,7 @@ def column_schema(columns: list[tuple[str, str]], spec: SourceSpec | None) -> Me
 
 def raw_schema(db: Path, spec: SourceSpec) -> MetadataValue:
     """raw.records as DuckDB describes it, dlt's bookkeeping columns left out."""
-    with duckdb.connect(str(db), read_only=True) as con:
+    with connect(db, read_only=True) as con:
         found = con.execute(f"describe {RAW}.{RECORDS}").fetchall() if RECORDS in tables(con, RAW) else []
     return column_schema([(r[0], r[1]) for r in found if not r[0].startswith("_dlt_")], spec)
 
