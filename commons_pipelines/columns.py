@@ -89,12 +89,18 @@ def row_sha256(batch: pa.RecordBatch) -> pa.Array:
 _scratch = threading.local()
 
 
-def over(data: pa.RecordBatch | pa.Table, sql: str) -> pa.Table:
-    """`sql` over `data`, registered as `t`, in this thread's in-memory DuckDB (connecting takes ~16 ms, as
-    long as hashing a batch: one connection per thread serves every batch)."""
+def scratch() -> duckdb.DuckDBPyConnection:
+    """This thread's in-memory DuckDB (opening one costs ~36 ms of CPU, as long as hashing a batch: one per thread
+    serves every batch and query)."""
     con = getattr(_scratch, "con", None)
     if con is None:
         con = _scratch.con = duckdb.connect()
+    return con
+
+
+def over(data: pa.RecordBatch | pa.Table, sql: str) -> pa.Table:
+    """`sql` over `data`, registered as `t`, in this thread's in-memory DuckDB."""
+    con = scratch()
     con.register("t", data)
     try:
         return con.sql(sql).to_arrow_table()

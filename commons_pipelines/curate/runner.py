@@ -26,12 +26,11 @@ from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import parquet
-from ..columns import DEDUP_KEYS, LANG, REASON
+from ..columns import DEDUP_KEYS, LANG, REASON, scratch
 from ..faults import failpoint
 from ..naming import column_name
 from ..spec import SourceSpec
@@ -122,10 +121,8 @@ class Curated:
         """Rows per `_lang`, most frequent first; empty when the source has no language column."""
         if not self.files or self.schema is None or LANG not in self.schema.names:
             return {}
-        with duckdb.connect() as con:
-            rows = con.execute(f"select {LANG}, count(*) n from read_parquet(?) group by 1 order by n desc, 1",
-                               [[str(f) for f in self.files]]).fetchall()
-        return dict(rows)
+        return dict(scratch().execute(f"select {LANG}, count(*) n from read_parquet(?) group by 1 order by n desc, 1",
+                                      [[str(f) for f in self.files]]).fetchall())
 
 
 class _Parts:

@@ -149,8 +149,9 @@ def connect(db: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnec
 
 
 def tables(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
-    sql = "select table_name from information_schema.tables where table_catalog = current_database() and table_schema = ?"
-    return {r[0] for r in con.execute(sql, [schema]).fetchall()}
+    return {r[0] for r in con.execute("select table_name from information_schema.tables "
+                                      "where table_catalog = current_database() and table_schema = ?",
+                                      [schema]).fetchall()}
 
 
 def _read(db: Path, table: str, sql: str) -> list[tuple]:
