@@ -54,6 +54,7 @@ bench: install $(DATATROVE)/.installed
 	$(BIN)/python benchmarks/pipeline.py --copies 20 --out benchmarks/results/pipeline.md
 	$(BIN)/python benchmarks/steps.py --mb 100 --out benchmarks/results/steps.md
 	$(BIN)/python benchmarks/pii_catalogues.py --out benchmarks/results/pii_catalogues.md
+	$(BIN)/python benchmarks/small_run.py --out benchmarks/results/small_run.md
 	$(BIN)/python benchmarks/language_accuracy.py $(DATA)/language/udhr_151_languages.jsonl --compare --out benchmarks/results/language.md
 	$(BIN)/python benchmarks/dedup_accuracy.py $(DATA)/dedup/gutenberg --out benchmarks/results/dedup.md
 	for f in presidio_synth_en.json meddocan_es_train.jsonl; do \
