@@ -7,6 +7,7 @@ that it can never be taken for, or overwrite, a system column, and it stays in t
 
 from __future__ import annotations
 
+import os
 import threading
 
 import duckdb
@@ -87,6 +88,19 @@ def row_sha256(batch: pa.RecordBatch) -> pa.Array:
 
 
 _scratch = threading.local()
+_orphans: list[duckdb.DuckDBPyConnection] = []
+
+
+def _forget_after_fork() -> None:
+    """A forked child neither uses nor frees its parent's DuckDB: its threads did not follow, and a query that
+    waits for them waits forever."""
+    global _scratch
+    if (con := getattr(_scratch, "con", None)) is not None:
+        _orphans.append(con)
+    _scratch = threading.local()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def scratch() -> duckdb.DuckDBPyConnection:

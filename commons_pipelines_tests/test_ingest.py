@@ -257,3 +257,30 @@ def test_a_forked_child_opens_the_warehouse_with_a_duckdb_of_its_own(tmp_path):
     with duckdb.connect(config={"memory_limit": DUCKDB_MEMORY}) as con:
         fresh = con.execute("select current_setting('memory_limit')").fetchone()[0]
     assert process.exitcode == 0 and (parents, queue.get(timeout=5)) == ("6.6 MiB", fresh)
+
+
+def test_a_forked_child_queries_with_a_scratch_duckdb_of_its_own(tmp_path):
+    """The thread's scratch DuckDB (columns.scratch) made before a fork: the child's queries run on its own, not on
+    one whose worker threads stayed in the parent (such a query waits for them forever)."""
+    import multiprocessing as mp
+
+    import pyarrow.parquet as pq
+
+    from commons_pipelines.columns import scratch
+
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"x": list(range(200_000))}), path, row_group_size=10_000)
+    query = "select count(*), sum(x) from read_parquet(?)"
+    assert scratch().execute(query, [str(path)]).fetchone() == (200_000, 19_999_900_000)
+
+    def child(queue):
+        queue.put(scratch().execute(query, [str(path)]).fetchone())
+
+    context = mp.get_context("fork")
+    queue = context.Queue()
+    process = context.Process(target=child, args=(queue,))
+    process.start()
+    process.join(30)
+    if process.exitcode is None:
+        process.kill()
+    assert process.exitcode == 0 and queue.get(timeout=5) == (200_000, 19_999_900_000)
