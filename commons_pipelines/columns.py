@@ -105,7 +105,8 @@ os.register_at_fork(after_in_child=_forget_after_fork)
 
 def scratch() -> duckdb.DuckDBPyConnection:
     """This thread's in-memory DuckDB (opening one costs ~36 ms of CPU, as long as hashing a batch: one per thread
-    serves every batch and query)."""
+    serves every batch and query). Use it through a cursor of its own, which no other use's unfinished result
+    blocks: `with scratch().cursor() as con`."""
     con = getattr(_scratch, "con", None)
     if con is None:
         con = _scratch.con = duckdb.connect()
@@ -114,9 +115,6 @@ def scratch() -> duckdb.DuckDBPyConnection:
 
 def over(data: pa.RecordBatch | pa.Table, sql: str) -> pa.Table:
     """`sql` over `data`, registered as `t`, in this thread's in-memory DuckDB."""
-    con = scratch()
-    con.register("t", data)
-    try:
+    with scratch().cursor() as con:
+        con.register("t", data)
         return con.sql(sql).to_arrow_table()
-    finally:
-        con.unregister("t")

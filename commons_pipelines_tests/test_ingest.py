@@ -266,15 +266,18 @@ def test_a_forked_child_queries_with_a_scratch_duckdb_of_its_own(tmp_path):
 
     import pyarrow.parquet as pq
 
-    from commons_pipelines.columns import scratch
+    from commons_pipelines.columns import row_sha256, scratch
 
     path = tmp_path / "t.parquet"
     pq.write_table(pa.table({"x": list(range(200_000))}), path, row_group_size=10_000)
     query = "select count(*), sum(x) from read_parquet(?)"
-    assert scratch().execute(query, [str(path)]).fetchone() == (200_000, 19_999_900_000)
+    left = scratch().cursor()  # a use that leaves its result unfinished blocks no other use of the thread's DuckDB
+    assert left.execute(query, [str(path)]).fetchone() == (200_000, 19_999_900_000)
+    assert len(row_sha256(pa.record_batch({"x": [1, 2]}))) == 2
 
     def child(queue):
-        queue.put(scratch().execute(query, [str(path)]).fetchone())
+        with scratch().cursor() as con:
+            queue.put(con.execute(query, [str(path)]).fetchone())
 
     context = mp.get_context("fork")
     queue = context.Queue()

@@ -121,8 +121,9 @@ class Curated:
         """Rows per `_lang`, most frequent first; empty when the source has no language column."""
         if not self.files or self.schema is None or LANG not in self.schema.names:
             return {}
-        return dict(scratch().execute(f"select {LANG}, count(*) n from read_parquet(?) group by 1 order by n desc, 1",
-                                      [[str(f) for f in self.files]]).fetchall())
+        with scratch().cursor() as con:
+            return dict(con.execute(f"select {LANG}, count(*) n from read_parquet(?) group by 1 order by n desc, 1",
+                                    [[str(f) for f in self.files]]).fetchall())
 
 
 class _Parts:
