@@ -274,6 +274,7 @@ def test_a_forked_child_queries_with_a_scratch_duckdb_of_its_own(tmp_path):
     left = scratch().cursor()  # a use that leaves its result unfinished blocks no other use of the thread's DuckDB
     assert left.execute(query, [str(path)]).fetchone() == (200_000, 19_999_900_000)
     assert len(row_sha256(pa.record_batch({"x": [1, 2]}))) == 2
+    left.close()
 
     def child(queue):
         with scratch().cursor() as con:
