@@ -3,8 +3,10 @@ with what a run imports on its way (the code Dagster, dlt, GX and the steps load
 codecarbon's hardware setup (about 2 s, once per process) done. Each forked run still does all its own work from its
 own workspace; nothing of the scratch run's is on disk where a forked run looks.
 
-No thread may outlive the warm-up: a fork copies only the thread that forks, and a lock another thread held stays
-locked in the child forever.
+No Python thread may outlive the warm-up: a fork copies only the thread that forks, and a lock another thread held
+stays locked in the child forever. The DuckDBs the run keeps per process (the warehouse's, the thread's scratch one)
+keep their native threads; a forked child does not use them but opens its own (`os.register_at_fork` in
+ingest/state.py and columns.py).
 """
 
 import os
