@@ -15,15 +15,16 @@ found = {}
 for line in listed.splitlines():
     key, _, value = line.partition("=")
     option = key.rsplit(".", 1)[-1]
-    if option in ("index-url", "extra-index-url", "find-links", "cert"):
+    if option in ("index-url", "extra-index-url", "find-links", "cert", "no-index"):
         found.setdefault(option, {})[key.startswith(":env:")] = ast.literal_eval(value).split()
 args = [f"--{o}={v}" for o in ("extra-index-url", "find-links") for vs in found.get(o, {}).values() for v in vs]
+args += ["--no-index"] * any(v and v[0].lower() in ("1", "true", "yes", "on") for v in found.get("no-index", {}).values())
 args += [f"--index-url={v}" for v in found.get("index-url", {}).get(True, found.get("index-url", {}).get(False, []))]
 if "cert" in found:
     os.environ["SSL_CERT_FILE"] = (found["cert"].get(True) or found["cert"][False])[0]
 # pip treats every index alike: the pinned version is taken wherever it is
 args += ["--index-strategy=unsafe-best-match"]
-os.execv(sys.argv[1], sys.argv[1:] + args)
+os.execv(sys.argv[1], sys.argv[1:] + list(dict.fromkeys(args)))
 endef
 export PIP_TO_UV
 export COMMONS_HOME ?= $(CURDIR)/.commons
