@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 UV_VERSION := 0.13.9
-# uv installs the pinned packages in parallel where pip installs one after another (a fresh install 61 -> 34-39 s here,
+# uv installs the pinned packages in parallel where pip installs one after another (a fresh install 61 -> 34-40 s here,
 # see README), from the indexes pip is set up with: uv reads neither pip.conf nor PIP_* variables, UV_INSTALL hands
 # them over
 UV_INSTALL = $(BIN)/python -c "$$PIP_TO_UV" $(BIN)/uv pip install --python $(BIN)/python
