@@ -113,6 +113,11 @@ def scratch() -> duckdb.DuckDBPyConnection:
     return con
 
 
+def sql_string(text: str) -> str:
+    """`text` as a DuckDB string literal, for the statements that take no parameters (ATTACH, SET, CREATE VIEW)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def over(data: pa.RecordBatch | pa.Table, sql: str) -> pa.Table:
     """`sql` over `data`, registered as `t`, in this thread's in-memory DuckDB."""
     with scratch().cursor() as con:

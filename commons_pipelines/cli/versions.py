@@ -54,7 +54,7 @@ def diff_versions(old: list[Path], new: list[Path], key: list[str]) -> VersionDi
     or of the removed one). The key is the primary key when both versions have its columns, else `_row_sha256`."""
     import duckdb
 
-    from ..columns import LANG, ROW_SHA256
+    from ..columns import LANG, ROW_SHA256, sql_string
 
     def names(files: list[Path]) -> list[str]:
         import pyarrow.parquet as pq
@@ -72,7 +72,7 @@ def diff_versions(old: list[Path], new: list[Path], key: list[str]) -> VersionDi
         for view, files, cols in (("a", old, before), ("b", new, after)):
             lang = quote(LANG) if LANG in cols else "'all'"
             if files:
-                paths = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+                paths = ", ".join(sql_string(str(f)) for f in files)
                 con.execute(f"create view {view} as select {', '.join(quote(k) for k in key)}, "
                             f"{quote(ROW_SHA256)} as h, {lang} as l from read_parquet([{paths}], union_by_name = true)")
             else:

@@ -32,7 +32,7 @@ import pyarrow as pa
 
 from ..code import code_version
 from ..settings import DUCKDB_MEMORY
-from ..columns import INGEST_RUN, RETRIEVED_AT, SOURCE_FILE, is_system
+from ..columns import INGEST_RUN, RETRIEVED_AT, SOURCE_FILE, is_system, sql_string
 from .listing import Known, Listed, Plan
 from .readers import UNREADABLE
 
@@ -78,19 +78,15 @@ class _Instance:
     def attach(self, db: str, read_only: bool) -> None:
         if self.con is None:
             self.con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY, "temp_directory": f"{db}.spill"})
-            files = ", ".join(_quote(db + end) for end in ("", ".wal", ".wal.checkpoint", ".wal.recovery"))
+            files = ", ".join(sql_string(db + end) for end in ("", ".wal", ".wal.checkpoint", ".wal.recovery"))
             self.con.execute(f"set allowed_paths = [{files}]")
-            self.con.execute(f"set allowed_directories = [{_quote(db + '.spill/')}]")
+            self.con.execute(f"set allowed_directories = [{sql_string(db + '.spill/')}]")
             self.con.execute("set enable_external_access = false")  # a `where:` predicate reads no file, no URL
-        self.con.execute(f"attach {_quote(db)} as {_ATTACHED}{' (read_only)' if read_only else ''}")
+        self.con.execute(f"attach {sql_string(db)} as {_ATTACHED}{' (read_only)' if read_only else ''}")
 
     def close(self) -> None:
         if self.con is not None:
             self.con.close()
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 _ATTACHED = "warehouse"

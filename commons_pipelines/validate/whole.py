@@ -23,6 +23,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from ..columns import sql_string
+
 WHOLE, ROWS = "whole", "rows"
 MEMORY_LIMIT = "1GB"
 """DuckDB's memory; grouping beyond it (uniqueness over many rows) spills to a temporary folder."""
@@ -61,7 +63,7 @@ class Table:
                                           "preserve_insertion_order": False})
         self.schema = schema if schema is not None else pa.schema([])
         if files:
-            paths = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+            paths = ", ".join(sql_string(str(f)) for f in files)
             self.con.execute(f"create view curated as select * from read_parquet([{paths}])")
         elif self.schema.names:
             self.con.register("curated", self.schema.empty_table())
