@@ -8,15 +8,13 @@ project; a run without them cannot make this table. Each set's sentences are joi
 (never across two documents, where the file marks them) by training/names_multi.bio_texts, its person tag counts as
 PERSON, and every text goes through the backend its language gets in a run (curate/pii/ner.load_ner). `--xx DIR`:
 an xx_names candidate (training/names_multi.py --out DIR) instead of the package's, for the languages it serves.
-NKJP is stored as 7z and read with py7zr (the `bench` extra).
+NKJP is stored as 7z and read with py7zr (the `bench` extra); xx_names 1.2.0 trains on its other documents.
 Matching: benchmarks/pii_accuracy.py's rule (overlap, one to one), by import.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
-import subprocess
 import sys
 from pathlib import Path
 
@@ -25,7 +23,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks"), str(ROOT / "training")]
 
 from names_languages import row, timed  # noqa: E402
 from names_es import is_name  # noqa: E402
-from names_multi import _git, bio_texts, read_in  # noqa: E402
+from names_multi import NKJP_DEV, _git, labelled, read_in  # noqa: E402
 
 KIND, CONLL02 = ("dhfbk/KIND", "a2ad139171ef7fde0dff0f8ea94d18356340ada9"), ("YaxinCui/conll", "0e6f90354523a663ddaca3253f8072d885142075")
 LENER, BSNLP = ("peluz/lener-br", "4999cb7f63191f1d6904206f312eeca8f5b45c5a"), ("Babelscape/wikineural", "d2e28c770cba2b285e742529ae18ed849e336c65")
@@ -33,7 +31,6 @@ MEDDOCAN = ("PlanTL-GOB-ES/SPACCC_MEDDOCAN", "783a6df385c975b328c99bcffb54196a9b
 POLDEEPNER = ("CLARIN-PL/PolDeepNer", "1cb82101c4dffc38c1dc1fef290f640cf46109fe")
 LER, LER_LICENCE = (("elenanereiss/Legal-Entity-Recognition", "f9c2b950898c56fdc328e553d5537c7611a0ffb1"),
                     "CC BY 4.0 (the README's data section; its footer: CC BY-NC-SA 4.0)")
-NKJP_DOCS = 400
 RESEARCH = "research use (CoNLL); the repository states none"
 # language, split, what, (repository, commit), path, licence as stated, genre
 SETS = [
@@ -63,8 +60,9 @@ SETS = [
     ("es", "dev", "CoNLL-2002 Spanish, testa", CONLL02, "esp.testa", RESEARCH, "news (EFE, 2000)"),
     ("de", "dev", "Legal Entity Recognition, dev (persons, judges, lawyers)", LER, "data/ler_dev.conll", LER_LICENCE,
      "German federal court decisions"),
-    ("pl", "dev", f"NKJP 1M, first {NKJP_DOCS} documents", POLDEEPNER, "poldeepner/data/nkjp-nested-simplified-v2.iob.7z",
-     "GPL-3.0 (the repository's README); NKJP 1M's own terms not checked here",
+    ("pl", "dev", f"NKJP 1M, first {NKJP_DEV} documents", POLDEEPNER,
+     "poldeepner/data/nkjp-nested-simplified-v2.iob.7z",
+     "GPL-3.0 (the repository's README); NKJP 1M: CC BY 4.0 (IPI PAN's nkjp1m dataset card)",
      "balanced: press, fiction, speech, web"),
     ("es", "test", "MEDDOCAN, test (names)", MEDDOCAN, "corpus/test/brat", "CC BY 4.0 (README; LICENSE says MIT)",
      "clinical case reports"),
@@ -77,11 +75,10 @@ are here, in brat (a folder of .txt and .ann), names only (names_es.is_name: kin
 
 
 def documents(root: Path, repo: str, commit: str, path: str) -> list[tuple[str, list]]:
-    """(text, PERSON spans) of a set: texts of 5 sentences of a BIO file, or the documents of a brat folder."""
-    if path.endswith(".7z"):
-        return bio_texts(nkjp(unpacked(root, repo, commit, path)))
+    """(text, PERSON spans) of a set: texts of 5 sentences of a BIO file (of NKJP its dev documents), or the
+    documents of a brat folder."""
     if not path.endswith("brat"):
-        return bio_texts(read_in(root, repo, commit, path))
+        return labelled(root, repo, commit, path, dev=True)
     local = root / repo.replace("/", "+") / path
     names = (sorted(p.name for p in local.iterdir()) if local.is_dir() else
              [n.rsplit("/", 1)[-1] for n in _git(root, repo, "ls-tree", "--name-only", commit, path + "/").split()])
@@ -96,39 +93,6 @@ def documents(root: Path, repo: str, commit: str, path: str) -> list[tuple[str, 
                     spans.append((int(start), int(end), "PERSON"))
         out.append((text, sorted(spans)))
     return out
-
-
-def unpacked(root: Path, repo: str, commit: str, path: str) -> str:
-    """The one file of a 7z archive in a repository under `root` (py7zr, the `bench` extra)."""
-    import tempfile
-
-    import py7zr
-
-    local = root / repo.replace("/", "+") / path
-    packed = local.read_bytes() if local.is_file() else subprocess.run(
-        ["git", "-C", str(root / repo.replace("/", "+") / "repo"), "show", f"{commit}:{path}"], check=True,
-        capture_output=True).stdout
-    with tempfile.TemporaryDirectory() as tmp, py7zr.SevenZipFile(io.BytesIO(packed)) as z:
-        z.extractall(tmp)
-        (inner,) = [p for p in Path(tmp).rglob("*") if p.is_file()]
-        return inner.read_text(encoding="utf-8")
-
-
-def nkjp(content: str, docs: int = NKJP_DOCS) -> str:
-    """The first `docs` documents of NKJP's nested IOB (token, lemma, tag, labels joined by "#"), with the outer label
-    only and persName as PER."""
-    out, seen = [], 0
-    for line in content.splitlines():
-        if line.startswith("-DOCSTART FILE"):
-            seen += 1
-            if seen > docs:
-                break
-        cols = line.split("\t")
-        if len(cols) >= 4:
-            tag = cols[3].split("#")[0]
-            line = f"{cols[0]}\t{tag[:2] + 'PER' if tag[2:] == 'persName' else 'O'}"
-        out.append(line)
-    return "\n".join(out)
 
 
 def backend(lang: str, candidate: Path | None):

@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 from dagster import AssetKey
 
-from commons_pipelines.curate.pii.ner import NO_MODEL, load_ner
+from commons_pipelines.curate.pii.ner import NO_MODEL, _polish_names, load_ner
 
 from .conftest import SHARED_DATA
 from .test_pipeline import run_nightly
@@ -134,6 +134,23 @@ def test_a_polish_surname_found_once_is_found_again_in_another_case():
 
 
 @pytest.mark.parametrize("text, names", [
+    ("Posłowie czekali na odpowiedź Kaczyńskiego przez cały dzień.", ["Kaczyńskiego"]),
+    ("List do Jerzego Buzka trafił w piątek.", ["Jerzego Buzka"]),
+    ("Wypowiedź Tuska zaskoczyła posłów opozycji.", ["Tuska"]),
+])
+def test_a_polish_name_no_list_holds_is_found_in_any_case_without_the_noun_before_it(text, names):
+    backend = load_ner(["pl"], "required").backend
+    assert people(text, backend.find([text], langs=["pl"])[0]) == names
+
+
+def test_polish_nouns_and_places_are_no_names_but_initials_and_words_the_dictionary_lacks_are():
+    text = "Komisja Europejska i Bruksela czekają, Galerii Grafiki też; Timmermans i J. T. nie."
+    spans = [(text.index(w), text.index(w) + len(w), "PERSON")
+             for w in ("Komisja Europejska", "Bruksela", "Galerii Grafiki", "Timmermans", "J. T.")]
+    assert [text[s:e] for s, e, _ in _polish_names(text, spans + [(0, 7, "ORG")])] == ["Timmermans", "J. T.", "Komisja"]
+
+
+@pytest.mark.parametrize("text, names", [
     ("Die Zeugin S. hat ausgesagt, dass der Angeklagte H. das Geld von Herrn Dr. A erhalten habe.", ["S", "H", "A"]),
     ("Die Bearbeitung der durch P eingereichten Schriftsätze oblag dem Sozialarbeiter Z und der Arbeitnehmerin N.",
      ["P", "Z", "N"]),
@@ -172,7 +189,7 @@ def test_a_german_text_in_a_source_declared_english_goes_to_the_german_model():
     seen = Counter()
     assert people(text, status.backend.find([text], seen)[0]) == names
     assert seen == {"de": 1} and status.backend.backend_of("de").startswith("xx_names ")
-    assert "xx_names 1.1.0 (de, it, pt, nl, pl)" in status.description
+    assert "xx_names 1.2.0 (de, it, pt, nl, pl)" in status.description
     no_models = load_ner(["sw"]).backend
     assert people(text, no_models.find([text])[0]) == names  # sw declared, but this text is identified as German
     cues_only = type(no_models)({}, default="")

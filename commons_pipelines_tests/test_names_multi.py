@@ -73,3 +73,15 @@ def test_labelled_files_are_read_as_texts_of_sentences_with_their_person_spans()
     texts = M.bio_texts(europeana, per_text=1)
     assert [t for t, _ in texts[:2]] == ["Herr Egger kam.", "Dann ging er."] and texts[0][1] == [(5, 10, "PERSON")]
     assert [len(t.split()) for t, _ in texts[2:]] == [60, 60, 10]
+
+
+def test_nkjp_dev_documents_are_never_trained_on():
+    # NKJP's nested IOB: token, lemma, tag, labels joined by "#" (the outer one first); a CONFIG line, then documents
+    doc = "-DOCSTART FILE {n}\nPisze\tpisać\tfin\tO\n{name}\t{name}\tsubst\t{tag}\nw\tw\tprep\tO\n{place}\n\n"
+    content = "-DOCSTART CONFIG FEATURES orth base ctag\n" + "".join(
+        doc.format(n=n, name=name, tag=tag, place="Krakowie\tKraków\tsubst\tB-placeName-settlement#B-persName")
+        for n, name, tag in [(1, "Jan", "B-persName#B-persName-forename"), (2, "Kowalski", "B-persName-surname"),
+                             (3, "Orlen", "B-orgName")])
+    dev, train = (M.bio_texts(M.nkjp(content, 2, first)) for first in (True, False))
+    assert dev == [("Pisze Jan w Krakowie", [(6, 9, "PERSON")]), ("Pisze Kowalski w Krakowie", [(6, 14, "PERSON")])]
+    assert train == [("Pisze Orlen w Krakowie", [])]

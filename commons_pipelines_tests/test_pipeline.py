@@ -126,7 +126,7 @@ def test_curated_metadata_counts_every_stage(settings):
     stages = {r.data["stage"]: r.data for r in meta["stages"].records}
     assert stages["ingest"]["rows_in"] == 18 and stages["near_dedup"]["rows_out"] == meta["dagster/row_count"] == 12
     assert meta["pii/EMAIL"] == 1 and meta["pii/PHONE"] == 2 and meta["pii/PERSON"] >= 2
-    assert meta["pii/ner"].startswith("spaCy") and "xx_names 1.1.0 (de, pt)" in meta["pii/ner"]
+    assert meta["pii/ner"].startswith("spaCy") and "xx_names 1.2.0 (de, pt)" in meta["pii/ner"]
     assert {r.data["language"]: r.data["rows"] for r in meta["languages"].records} == {
         "en": 4, "de": 3, "fr": 2, "pt": 2, "es": 1}
 

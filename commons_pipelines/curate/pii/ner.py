@@ -32,18 +32,20 @@ census names (a common first name then a common surname, from the US 1990 census
 every model. Measured in
 benchmarks/results/pii_ner.md.
 German, Italian, Portuguese, Dutch and Polish: `xx_names`, shipped inside this package, one PERSON recogniser for
-the five trained by training/names_multi.py on generated sentences only; since it also tags capitalised nouns, its
-spans are kept when they hold a listed name or only rare words (`_plausible_name`, as are the French model's spans
-in Spanish text), and a listed first name followed by a surname is found where it is silent (`_paired_names`, in
-Spanish text too), and so is a rare listed first name alone, in a Polish case too (`_lone_first_names`). In every
-language a word of a name found in a text is found again where it stands alone ("Hannelore Wettstädt" ... "sagte
-Wettstädt": `_repeated`), so that a redacted person is not named two sentences on. German court decisions name
-people the model never saw: a party the court anonymised after a role word ("die Zeugin S.": `PARTY`, any language)
-or as one capital letter ("von E Ersatz zu verlangen": `_pseudonyms`), judges after "Richter" and on a line of
-their own (`_court_names`), a surname after initials (`_initialled`); a legal citation ("GRUR", "Juris RdNr":
-`_cited`) and a compound noun ("Revisionskläger": `_compound`) are no names there, nor is a lone word of the model
-that is a form of a German common noun in Wiktionary ("Mikrophone": `_common_noun`). Measured in
-benchmarks/results/names_languages.md and, on public labelled news and court text, in
+the five trained by training/names_multi.py on generated sentences and some openly licensed labelled text; since it
+also tags capitalised nouns, its spans are kept when they hold a listed name or only rare words (`_plausible_name`,
+as are the French model's spans in Spanish text), except in Polish, which it learnt from NKJP: there the words that
+Morfeusz 2's dictionary knows as no first name or surname are cut from a span's start, or drop it (`_polish_names`:
+"Wypowiedź Tuska", "Bruksela"). And a listed first name followed by a surname is found where it is silent
+(`_paired_names`, in Spanish text too), and so is a rare listed first name alone, in a Polish case too
+(`_lone_first_names`). In every language a word of a name found in a text is found again where it stands alone
+("Hannelore Wettstädt" ... "sagte Wettstädt": `_repeated`), so that a redacted person is not named two sentences on.
+German court decisions name people the model never saw: a party the court anonymised after a role word ("die Zeugin
+S.": `PARTY`, any language) or as one capital letter ("von E Ersatz zu verlangen": `_pseudonyms`), judges after
+"Richter" and on a line of their own (`_court_names`), a surname after initials (`_initialled`); a legal citation
+("GRUR", "Juris RdNr": `_cited`) and a compound noun ("Revisionskläger": `_compound`) are no names there, nor is a
+lone word of the model that is a form of a German common noun in Wiktionary ("Mikrophone": `_common_noun`). Measured
+in benchmarks/results/names_languages.md and, on public labelled news and court text, in
 benchmarks/results/names_labelled_{dev,test}.md.
 Capitals alone are no evidence where all is written in capitals or in Title Case: a span in capitals needs a listed
 name (`_shouted`: the brand names of medicines), and a lone word from en_names is dropped in a title or in text
@@ -397,8 +399,10 @@ class SpacyNer:
                 if borrowed:
                     spans = [sp for sp in spans if sp[2] != "PERSON" or (_name_shaped(texts[i], sp)
                                                                           and _plausible_name(texts[i], sp, lang))]
-                elif meta.get("check_names"):
+                elif meta.get("check_names") is True or lang in (meta.get("check_names") or ()):
                     spans = [sp for sp in spans if sp[2] != "PERSON" or _plausible_name(texts[i], sp, lang)]
+                elif lang == "pl":
+                    spans = _polish_names(texts[i], spans)
                 if lang in PAIRED:
                     spans += _paired_names(texts[i], lang)
                 if lang in LONE:
@@ -654,9 +658,10 @@ def _cited(text: str, span: Span) -> bool:
 
 
 def _plausible_name(text: str, span: Span, lang: str) -> bool:
-    """A PERSON span of a model trained mostly on generated text (xx_names, meta `check_names`), or of a model borrowed
-    from another language, kept when every word but particles is capitalised and a word is a listed name less common
-    than COMMON in the text's language ("Grzegorz Wróblewski"), or every word is rare ("Dünser", not at a sentence's
+    """A PERSON span of a model trained mostly on generated text (meta `check_names`: true, or the languages checked;
+    xx_names 1.2.0: all but Polish), or of a model borrowed from another language, kept when every word but particles
+    is capitalised and a word is a listed name less common than COMMON in the text's language ("Grzegorz
+    Wróblewski"), or every word is rare ("Dünser", not at a sentence's
     start; "Willemijn Oosterhuis"). A lone rare German word counts since xx_names 1.1.0 learnt German nouns from real
     text: on a German dev set (benchmarks/names_labelled.py --split dev) recall 0.46 -> 0.53, precision 0.90 -> 0.84.
     Such a model also tags the capitalised nouns of formal prose ("Die Würde", "Allgemeine Erklärung der
@@ -675,6 +680,44 @@ def _plausible_name(text: str, span: Span, lang: str) -> bool:
     opens = (not before and s <= 20) or before.endswith((".", "!", "?", ":", "\n"))
     return all(zipf_frequency(p, lang) < (RARE if alone else RARE_PAIR) for p in parts) \
         and not (alone and (opens or (lang == "de" and any(_common_noun(p) for p in parts))))
+
+
+def _polish_names(text: str, spans: list[Span]) -> list[Span]:
+    """The model's PERSON spans in a Polish text, less the words that Polish spells with a capital only at a sentence's
+    start or in a title: a word that Morfeusz 2's dictionary (SGJP, IPI PAN) knows, none of whose readings is a first
+    name or surname, is cut from a span's start ("Wypowiedź Tuska" -> "Tuska", "Galerii Grafiki" -> nothing), and
+    such a word alone is no name ("Bruksela", "Komisja"). Words the dictionary does not know stay ("Timmermans"), and
+    so do initials ("J. T.").
+    xx_names 1.2.0 learnt Polish from NKJP, so its Polish spans skip `_plausible_name`, which rejected inflected names
+    that no list holds ("Jarosława Kaczyńskiego"); chosen on NKJP's and BSNLP's dev documents
+    (benchmarks/names_labelled.py --split dev)."""
+    out = []
+    for s, e, label in spans:
+        if label == "PERSON":
+            words = list(re.finditer(r"[^\W\d_]+", text[s:e]))
+            while words and not _polish_name_word(words[0].group()):
+                words.pop(0)
+            if not words:
+                continue
+            s = s + words[0].start()
+        out.append((s, e, label))
+    return out
+
+
+@lru_cache(maxsize=65536)
+def _polish_name_word(word: str) -> bool:
+    """An initial, a word Morfeusz 2 does not know, or one with a first-name or surname reading ("Adama", "Baron")."""
+    if len(word) == 1 and word.isupper():
+        return True
+    readings = _morfeusz().analyse(word)
+    return any(r[2][2] == "ign" or {"imię", "nazwisko"} & set(r[2][3]) for r in readings)
+
+
+@lru_cache(maxsize=1)
+def _morfeusz():
+    import morfeusz2
+
+    return morfeusz2.Morfeusz()
 
 
 def _name_shaped(text: str, span: Span) -> bool:
