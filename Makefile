@@ -94,7 +94,7 @@ bench: install $(DATATROVE)/.installed
 	$(BIN)/python benchmarks/faults.py --out benchmarks/results/faults.md
 
 # rebuilds commons_pipelines/curate/pii/en_names (about 15 minutes on 2 cores; reads the Gutenberg books in $(DATA))
-# and xx_names (de, it, pt, nl, pl; about 40 minutes on 2 shared cores; the shipped 1.1.0 also reads the labelled sets of
+# and xx_names (de, it, pt, nl, pl; about 40 minutes on 2 shared cores; the shipped 1.2.0 also reads the labelled sets of
 # training/names_multi.py's REAL from LABELLED=<folder>); es_names and fr_names (4 to 9 minutes each); with LABELLED,
 # also commons_pipelines/curate/variants.json.gz (bs/hr/sr and ms/id, from training/variants.py's SOURCES; seconds)
 names-model: install
