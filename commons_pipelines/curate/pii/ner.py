@@ -689,8 +689,9 @@ def _polish_names(text: str, spans: list[Span]) -> list[Span]:
     such a word alone is no name ("Bruksela", "Komisja"). Words the dictionary does not know stay ("Timmermans"), and
     so do initials ("J. T.").
     xx_names 1.2.0 learnt Polish from NKJP, so its Polish spans skip `_plausible_name`, which rejected inflected names
-    that no list holds ("Jarosława Kaczyńskiego"); chosen on NKJP's and BSNLP's dev documents
-    (benchmarks/names_labelled.py --split dev)."""
+    that no list holds ("Jarosława Kaczyńskiego"). Chosen on NKJP's dev documents (benchmarks/names_labelled.py
+    --split dev), precision / recall: with `_plausible_name` 0.85 / 0.62, with nothing 0.81 / 0.79, with this 0.87 /
+    0.77 (BSNLP's 67 dev names: 0.69 / 0.69, 0.56 / 0.81, 0.71 / 0.81)."""
     out = []
     for s, e, label in spans:
         if label == "PERSON":
