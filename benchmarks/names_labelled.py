@@ -28,6 +28,7 @@ from names_multi import NKJP_DEV, _git, labelled, read_in  # noqa: E402
 KIND, CONLL02 = ("dhfbk/KIND", "a2ad139171ef7fde0dff0f8ea94d18356340ada9"), ("YaxinCui/conll", "0e6f90354523a663ddaca3253f8072d885142075")
 LENER, BSNLP = ("peluz/lener-br", "4999cb7f63191f1d6904206f312eeca8f5b45c5a"), ("Babelscape/wikineural", "d2e28c770cba2b285e742529ae18ed849e336c65")
 MEDDOCAN = ("PlanTL-GOB-ES/SPACCC_MEDDOCAN", "783a6df385c975b328c99bcffb54196a9ba4078a")
+EUROPARL = ("ixa-ehu/ner-evaluation-corpus-europarl", "40e84e215a35c7e46c1b169ad88ab55108a8b0de")
 POLDEEPNER = ("CLARIN-PL/PolDeepNer", "1cb82101c4dffc38c1dc1fef290f640cf46109fe")
 LER, LER_LICENCE = (("elenanereiss/Legal-Entity-Recognition", "f9c2b950898c56fdc328e553d5537c7611a0ffb1"),
                     "CC BY 4.0 (the README's data section; its footer: CC BY-NC-SA 4.0)")
@@ -64,6 +65,9 @@ SETS = [
      "poldeepner/data/nkjp-nested-simplified-v2.iob.7z",
      "GPL-3.0 (the repository's README); NKJP 1M: CC BY 4.0 (IPI PAN's nkjp1m dataset card)",
      "balanced: press, fiction, speech, web"),
+    *[(lang, "test", "Europarl NER evaluation corpus", EUROPARL, f"{lang}-europarl.test.conll02",
+       "Europarl's terms: no known copyright restrictions (the README)", "European Parliament proceedings")
+      for lang in ("de", "it", "es")],
     ("es", "test", "MEDDOCAN, test (names)", MEDDOCAN, "corpus/test/brat", "CC BY 4.0 (README; LICENSE says MIT)",
      "clinical case reports"),
     ("es", "dev", "MEDDOCAN, dev (names)", MEDDOCAN, "corpus/dev/brat", "CC BY 4.0 (README; LICENSE says MIT)",
