@@ -474,16 +474,43 @@ SALUTATIONS = frozenset({
     "heren", "dames", "pan", "pani", "panie", "państwo", "szanowni", "szanowny", "szanowna"})
 
 
+OFFICES = frozenset("""
+    präsident präsidentin kommissar kommissarin minister ministerin berichterstatter berichterstatterin abgeordneter
+    abgeordnete abgeordneten vorsitzender vorsitzende kollege kollegin bundeskanzler bundeskanzlerin bürgermeister
+    bürgermeisterin botschafter botschafterin staatssekretär staatssekretärin
+    président présidente commissaire ministre rapporteur rapporteure député députée collègue maire ambassadeur
+    ambassadrice
+    presidente presidenta comisario comisaria ministro ministra ponente diputado diputada señoría alcalde alcaldesa
+    embajador embajadora
+    commissario commissaria relatore relatrice onorevole deputato deputata sindaco ambasciatore
+    comissário comissária relator relatora deputado deputada
+    voorzitter commissaris afgevaardigde burgemeester
+    przewodniczący przewodnicząca komisarz komisarzu ministrze poseł pośle posłanka sprawozdawca marszałek marszałku
+    premier premierze
+    president commissioner chairman chairwoman chair speaker mayor ambassador secretary senator
+    """.split())
+"""Offices a speaker is addressed by after a salutation, as parliaments do ("Frau Präsidentin", "Herr Kommissar",
+"Madame la Commissaire", "Señora Presidenta"): no name."""
+
+
+def _office(words: list[str]) -> bool:
+    """Words that are offices, save for particles and salutations ("la Présidente", "Kommissar")."""
+    rest = [w.strip(".,;:!?").lower() for w in words if not re.fullmatch(_PARTICLE, w, re.I)]
+    rest = [w for w in rest if w not in SALUTATIONS]
+    return bool(rest) and all(w in OFFICES for w in rest)
+
+
 def _not_a_name(text: str, start: int, end: int, lang: str) -> bool:
-    """What a model tags PERSON that is not one: salutations ("Madame, Monsieur") and form labels ("Numéro AVS:",
-    "Téléphone:"), a span right before a colon (a name said before a colon at a line's start is the speaker rule's);
+    """What a model tags PERSON that is not one: salutations ("Madame, Monsieur"), offices ("la Présidente":
+    `OFFICES`), form labels ("Numéro AVS:", "Téléphone:"), a span right before a colon (a name said before a colon at a line's start is the speaker rule's);
     a span with a digit ("CRISTERS 70 mg"). For the models trained on edited text (all but en_names, which was
     trained on lower and upper case): a span with no capitalised word ("comprimé pelliculé" in 1,167 French medicine
     names) or that starts with a word in lower case but a particle ("ml ENFANTS", "président de la Cour": 11 of the
     French model's spans on the ECHR French decisions, none a name), one in capitals (`_shouted`), or one word that
     is a common word of the text's language (`_common_word`)."""
     words = text[start:end].replace(",", " ").split()
-    return (all(w.lower() in SALUTATIONS for w in words) or text[end:end + 3].lstrip(" \t").startswith(":")
+    return (all(w.lower() in SALUTATIONS for w in words) or _office(words)
+            or text[end:end + 3].lstrip(" \t").startswith(":")
             or any(c.isdigit() for c in text[start:end])
             or (lang != "en" and (not any(w[:1].isupper() for w in words) or _shouted(text, start, end, lang)
                                   or (words[0][:1].islower() and not re.fullmatch(_PARTICLE, words[0], re.I))
@@ -1228,7 +1255,8 @@ def _merge(text: str, model: list[Span]) -> list[Span]:
     # a speaker's name is also an entity of the model's; not one across lines ("EUR\nMwSt" of an invoice)
     others = [(s, e) for s, e, t in model if t.startswith("other:") and "\n" not in text[s:e]]
     for m in (*NAME_CUE.finditer(text), *INITIAL.finditer(text), *PARTY.finditer(text)):
-        spans.append((m.start("name"), m.end("name"), "PERSON"))
+        if not _office(m.group("name").split()):  # "Herr Kommissar"
+            spans.append((m.start("name"), m.end("name"), "PERSON"))
     for m in SPEAKER.finditer(text):
         s, e = m.span("name")
         if text[s:e] not in _NOT_NAMES and not _form_label(text[s:e]) and any(a < e and s < b for a, b in others):
