@@ -143,6 +143,18 @@ def test_a_polish_name_no_list_holds_is_found_in_any_case_without_the_noun_befor
     assert people(text, backend.find([text], langs=["pl"])[0]) == names
 
 
+@pytest.mark.parametrize("lang, text, names", [
+    ("de", "Frau Präsidentin, meine Damen und Herren, Herr Kommissar! Ich danke Herrn Barnier und Frau Schreyer.",
+     ["Barnier", "Schreyer"]),
+    ("de", "Herr Abgeordneter, Frau Berichterstatterin, Frau Ministerin, Herr Bundeskanzler, danke.", []),
+    ("fr", "Monsieur le Président, Madame la Commissaire, chers collègues, je remercie le rapporteur.", []),
+    ("es", "Señora Presidenta, señorías, señor Comisario, agradezco al ponente su trabajo.", []),
+])
+def test_an_office_after_a_salutation_is_no_name(lang, text, names):
+    backend = load_ner([lang], "required").backend
+    assert people(text, backend.find([text], langs=[lang])[0]) == names
+
+
 def test_polish_nouns_and_places_are_no_names_but_initials_and_words_the_dictionary_lacks_are():
     text = "Komisja Europejska i Bruksela czekają, Galerii Grafiki też; Timmermans i J. T. nie."
     spans = [(text.index(w), text.index(w) + len(w), "PERSON")
