@@ -155,6 +155,18 @@ def test_an_office_after_a_salutation_is_no_name(lang, text, names):
     assert people(text, backend.find([text], langs=[lang])[0]) == names
 
 
+@pytest.mark.parametrize("lang, text, names", [
+    ("it", "Vorrei ringraziare l'onorevole Napolitano per la sua relazione.", ["Napolitano"]),
+    ("es", "Quiero dar las gracias a la señora Schreyer por su respuesta.", ["Schreyer"]),
+    ("nl", "Ik dank de rapporteur, de heer Barnier.", ["Barnier"]),
+    ("de", "Wir haben gestern mit Herrn Wunderlich gesprochen.", ["Wunderlich"]),
+    ("pt", "O Senhor Desembargador SILVA LEMOS acompanhou o voto.", ["SILVA LEMOS"]),
+])
+def test_a_name_after_a_salutation_and_an_office_is_found_without_them(lang, text, names):
+    backend = load_ner([lang], "required").backend
+    assert people(text, backend.find([text], langs=[lang])[0]) == names
+
+
 def test_polish_nouns_and_places_are_no_names_but_initials_and_words_the_dictionary_lacks_are():
     text = "Komisja Europejska i Bruksela czekają, Galerii Grafiki też; Timmermans i J. T. nie."
     spans = [(text.index(w), text.index(w) + len(w), "PERSON")

@@ -6,8 +6,9 @@ the backend is there and why not, so a run can say so in its metadata and on the
 finding no names.
 
 PERSON = the model's PERSON/PER entities, plus name cues the small models miss or mistype (honorifics such as
-"Dr." or "Sra.", form fields such as "Name:" or "Apellidos:", "my name is", greetings such as "Dear" or "Hola"
-at the start of a line or sentence): the span after a cue is a name whatever type the model gave it. ADDRESS =
+"Dr.", "Sra.", "l'onorevole" or "de heer", form fields such as "Name:" or "Apellidos:", "my name is", greetings such
+as "Dear" or "Hola" at the start of a line or sentence): the span after a cue is a name whatever type the model gave
+it, but an office is none ("Frau Präsidentin", "Senhor Desembargador SILVA LEMOS": `OFFICES`). ADDRESS =
 street patterns (a street type with a name and a house number, post and military boxes, "Address:" fields) and the
 model's facilities that carry a number. A place name (LOC, GPE) alone is not a street address and is never reported.
 
@@ -106,7 +107,8 @@ _PARTICLE = r"(?:de|del|de la|de los|van|von|der|den|da|di|do|dos|du|le|la|y|e|i
 _NAME = rf"{_WORD}(?:[ \t]+(?:{_PARTICLE}[ \t]+)?{_WORD}){{0,3}}"
 _CUES = [
     # a title ends at a dot or a space: "MSV Duisburg" and "MRT" hold no title
-    r"\b(?i:mr|mrs|ms|miss|mx|dr|dra|prof|profa|sr|sra|srta|sir|dame|rev|don|doña|dña|mme|mlle|herr|frau)"
+    r"\b(?i:mr|mrs|ms|miss|mx|dr|dra|prof|profa|sr|sra|srta|sir|dame|rev|don|doña|dña|mme|mlle|herrn?|frau"
+    r"|señora?|señorita|signora?|signorina|onorevole|senhora?|heer|mevrouw|mijnheer|monsieur|madame|mademoiselle)"
     r"(?:\.[ \t]*|[ \t]+)",
     r"(?:^|\n|[.;:]\s)[ \t]*(?i:(?:full |first |last |sur)?name|patient|nombre|apellidos?|m[ée]dico|paciente"
     r"|remitido por|responsable cl[ií]nico|nom|pr[ée]nom|nom de famille)[ \t]*:[ \t]*",
@@ -477,17 +479,17 @@ SALUTATIONS = frozenset({
 OFFICES = frozenset("""
     präsident präsidentin kommissar kommissarin minister ministerin berichterstatter berichterstatterin abgeordneter
     abgeordnete abgeordneten vorsitzender vorsitzende kollege kollegin bundeskanzler bundeskanzlerin bürgermeister
-    bürgermeisterin botschafter botschafterin staatssekretär staatssekretärin
+    bürgermeisterin botschafter botschafterin staatssekretär staatssekretärin gouverneur gouverneurin
     président présidente commissaire ministre rapporteur rapporteure député députée collègue maire ambassadeur
     ambassadrice
     presidente presidenta comisario comisaria ministro ministra ponente diputado diputada señoría alcalde alcaldesa
-    embajador embajadora
-    commissario commissaria relatore relatrice onorevole deputato deputata sindaco ambasciatore
-    comissário comissária relator relatora deputado deputada
+    embajador embajadora gobernador gobernadora
+    commissario commissaria relatore relatrice onorevole deputato deputata sindaco ambasciatore governatore
+    comissário comissária relator relatora deputado deputada desembargador desembargadora governador governadora
     voorzitter commissaris afgevaardigde burgemeester
     przewodniczący przewodnicząca komisarz komisarzu ministrze poseł pośle posłanka sprawozdawca marszałek marszałku
     premier premierze
-    president commissioner chairman chairwoman chair speaker mayor ambassador secretary senator
+    president commissioner chairman chairwoman chair speaker mayor ambassador secretary senator governor
     """.split())
 """Offices a speaker is addressed by after a salutation, as parliaments do ("Frau Präsidentin", "Herr Kommissar",
 "Madame la Commissaire", "Señora Presidenta"): no name."""
@@ -1255,8 +1257,16 @@ def _merge(text: str, model: list[Span]) -> list[Span]:
     # a speaker's name is also an entity of the model's; not one across lines ("EUR\nMwSt" of an invoice)
     others = [(s, e) for s, e, t in model if t.startswith("other:") and "\n" not in text[s:e]]
     for m in (*NAME_CUE.finditer(text), *INITIAL.finditer(text), *PARTY.finditer(text)):
-        if not _office(m.group("name").split()):  # "Herr Kommissar"
-            spans.append((m.start("name"), m.end("name"), "PERSON"))
+        s, e = m.span("name")
+        while s < e:  # "Herrn Dr. A", "Herr Kommissar", "Senhor Desembargador SILVA LEMOS"
+            if title := _TITLES.match(text, s, e):
+                s = title.end()
+            elif (w := re.match(r"[^\W\d_]+[ \t]*", text[s:e])) and _office([w.group().rstrip()]):
+                s += w.end()
+            else:
+                break
+        if s < e:
+            spans.append((s, e, "PERSON"))
     for m in SPEAKER.finditer(text):
         s, e = m.span("name")
         if text[s:e] not in _NOT_NAMES and not _form_label(text[s:e]) and any(a < e and s < b for a, b in others):
