@@ -23,7 +23,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks"), str(ROOT / "training")]
 
 from names_languages import row, timed  # noqa: E402
 from names_es import is_name  # noqa: E402
-from names_multi import NKJP_DEV, _git, labelled, read_in  # noqa: E402
+from names_multi import NKJP, NKJP_DEV, _git, labelled, read_in  # noqa: E402
 
 KIND, CONLL02 = ("dhfbk/KIND", "a2ad139171ef7fde0dff0f8ea94d18356340ada9"), ("YaxinCui/conll", "0e6f90354523a663ddaca3253f8072d885142075")
 LENER, BSNLP = ("peluz/lener-br", "4999cb7f63191f1d6904206f312eeca8f5b45c5a"), ("Babelscape/wikineural", "d2e28c770cba2b285e742529ae18ed849e336c65")
@@ -61,8 +61,7 @@ SETS = [
     ("es", "dev", "CoNLL-2002 Spanish, testa", CONLL02, "esp.testa", RESEARCH, "news (EFE, 2000)"),
     ("de", "dev", "Legal Entity Recognition, dev (persons, judges, lawyers)", LER, "data/ler_dev.conll", LER_LICENCE,
      "German federal court decisions"),
-    ("pl", "dev", f"NKJP 1M, first {NKJP_DEV} documents", POLDEEPNER,
-     "poldeepner/data/nkjp-nested-simplified-v2.iob.7z",
+    ("pl", "dev", f"NKJP 1M, first {NKJP_DEV} documents", NKJP[:2], NKJP[2],
      "GPL-3.0 (the repository's README); NKJP 1M: CC BY 4.0 (IPI PAN's nkjp1m dataset card)",
      "balanced: press, fiction, speech, web"),
     *[(lang, "test", "Europarl NER evaluation corpus", EUROPARL, f"{lang}-europarl.test.conll02",

@@ -197,6 +197,11 @@ PERSON_TAGS = {"PER", "PESSOA", "nam_liv_person", "RR", "AN"}
 nam_liv_person; Legal Entity Recognition: PER, RR for judges, AN for lawyers)."""
 
 
+NKJP = ("CLARIN-PL/PolDeepNer", "1cb82101c4dffc38c1dc1fef290f640cf46109fe",
+        "poldeepner/data/nkjp-nested-simplified-v2.iob.7z")
+"""NKJP 1M's named entities as nested IOB, packed in 7z (py7zr, the `bench` and `train` extras)."""
+NKJP_DEV = 400
+"""NKJP 1M's first documents: benchmarks/names_labelled.py's Polish dev set, never trained on."""
 REAL = [
     ("davidsbatista/NER-datasets", "db7ff3ca4ba1df39907f8bdc036a556fed5ecde7", "GermEval2014/NER-de-dev.tsv",
      "de, Wikipedia and news, GermEval 2014 dev (CC BY 4.0, Benikova et al. 2014)"),
@@ -206,16 +211,13 @@ REAL = [
      "de, newspapers 1926 (OCR), Europeana Newspapers (CC0)"),
     ("EuropeanaNewspapers/ner-corpora", "6bf838d23112c255fd81431b1187ab30ef6c2d90", "enp_NL.kb.bio/enp_NL.kb.bio",
      "nl, historical newspapers (OCR), Europeana Newspapers (CC0)"),
-    ("CLARIN-PL/PolDeepNer", "1cb82101c4dffc38c1dc1fef290f640cf46109fe",
-     "poldeepner/data/nkjp-nested-simplified-v2.iob.7z",
+    (*NKJP,
      "pl, press, fiction, speech and web, NKJP 1M after its first 400 documents (CC BY 4.0, the NKJP consortium)"),
 ]
 """Labelled real text `--real-from` trains on, in this order (that of the run that made 1.2.0): only openly licensed
 sets, none that benchmarks/names_labelled.py measures on (its GermEval and LeNER-Br rows are the test splits, its
 NKJP row the first NKJP_DEV documents). NKJP 1M, 4 times the others together, is seen `--nkjp-repeat` times an
 epoch, not `--real-repeat` times."""
-NKJP_DEV = 400
-"""NKJP 1M's first documents: benchmarks/names_labelled.py's Polish dev set, never trained on."""
 
 
 def _git(root: Path, repo: str, *args: str) -> str:
@@ -237,15 +239,15 @@ def read_in(root: Path, repo: str, commit: str, path: str) -> str:
 
 
 def labelled(root: Path, repo: str, commit: str, path: str, dev: bool = False) -> list[tuple[str, list]]:
-    """(text, PERSON spans) of a BIO file of REAL or of benchmarks/names_labelled.py; of NKJP (a 7z archive) the
-    first NKJP_DEV documents if `dev`, else the others."""
-    if path.endswith(".7z"):
+    """(text, PERSON spans) of a BIO file of REAL or of benchmarks/names_labelled.py; of NKJP the first NKJP_DEV
+    documents if `dev`, else the others."""
+    if (repo, commit, path) == NKJP:
         return bio_texts(nkjp(unpacked(root, repo, commit, path), NKJP_DEV, dev))
     return bio_texts(read_in(root, repo, commit, path))
 
 
 def unpacked(root: Path, repo: str, commit: str, path: str) -> str:
-    """The one file of a 7z archive in a repository under `root` (py7zr, the `bench` and `train` extras)."""
+    """The one file of a 7z archive in a repository under `root`."""
     import io
     import tempfile
 
@@ -334,7 +336,7 @@ def train(sentences: int, epochs: int, seed: int, out: Path, german: int = 3, de
     print(f"{len(train_ex)} training texts ({skipped} misaligned dropped), {len(dev_ex)} dev", flush=True)
     for repo, commit, path, what in REAL if real_from else ():
         real, skipped = examples(nlp, labelled(real_from, repo, commit, path))
-        times = nkjp_repeat if path.endswith(".7z") else real_repeat
+        times = nkjp_repeat if (repo, commit, path) == NKJP else real_repeat
         print(f"{len(real)} real texts of {what} ({skipped} misaligned dropped) x{times}", flush=True)
         train_ex += real * times
     fit(nlp, train_ex, dev_ex, epochs, seed)
