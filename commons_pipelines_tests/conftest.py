@@ -17,6 +17,9 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 # Tests read ../shared/data in place and serve sources from 127.0.0.1; tests of refusals turn these off.
 os.environ["COMMONS_DATA_ROOTS"] = str(SHARED_DATA)
 os.environ["COMMONS_ALLOW_LOCAL_URLS"] = "1"
+# Frog reads Dutch names when installed; the tests of it turn it on (test_frog.py), the others find the same names on
+# every machine.
+os.environ["COMMONS_FROG"] = "off"
 
 import pytest  # noqa: E402
 import yaml  # noqa: E402

@@ -56,6 +56,7 @@ from dagster_dlt.translator import DltResourceTranslatorData
 from ..code import code_version
 from ..columns import ROW_SHA256
 from ..curate import partitions as parts
+from ..curate.pii import frog
 from ..curate.runner import Curated, curate, load_curated, with_text_columns
 from ..curate.takedown import load_entries
 from ..ingest.runner import Ingest, SourceError, empty_listing, records_source
@@ -576,7 +577,7 @@ def curation_inputs(spec: SourceSpec, db, entries, key: bytes | None, published:
     return {"raw": data_version(db), "spec": digest(what.encode()),
             "takedown": digest(json.dumps([vars(e) for e in entries], sort_keys=True).encode()),
             "code": code_version("curate"), "key": digest(b"commons-pii-key\0" + key) if key else "",
-            "published": "read" if published else "unavailable"}
+            "published": "read" if published else "unavailable", "frog": frog.label()}
 
 
 def failing_values(failures: list[dict]) -> MetadataValue:

@@ -37,7 +37,8 @@ the five trained by training/names_multi.py on generated sentences and some open
 also tags capitalised nouns, its spans are kept when they hold a listed name or only rare words (`_plausible_name`,
 as are the French model's spans in Spanish text), except in Polish, which it learnt from NKJP: there the words that
 Morfeusz 2's dictionary knows as no first name or surname are cut from a span's start, or drop it (`_polish_names`:
-"Wypowiedź Tuska", "Bruksela"). And a listed first name followed by a surname is found where it is silent
+"Wypowiedź Tuska", "Bruksela"). In Dutch, Frog reads the texts too where it is installed (curate/pii/frog.py: the
+Debian package `frog`): its names are added and its organisations overrule the model's. And a listed first name followed by a surname is found where it is silent
 (`_paired_names`, in Spanish text too), and so is a rare listed first name alone, in a Polish case too
 (`_lone_first_names`). In every language a word of a name found in a text is found again where it stands alone
 ("Hannelore Wettstädt" ... "sagte Wettstädt": `_repeated`), so that a redacted person is not named two sentences on.
@@ -81,6 +82,8 @@ from typing import Literal, NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from . import frog
 
 Span = tuple[int, int, str]
 Mode = Literal["auto", "off", "required"]
@@ -288,7 +291,11 @@ def _load(languages: tuple[str, ...]) -> NerStatus:
         if package:
             lazy[lang], labels[lang] = package, _label(package)
     covered = [lang for lang in languages if lang in models]
-    backend = SpacyNer(models, default=covered[0] if covered else "", labels=labels, declared=languages, lazy=lazy)
+    dutch = frog.program() if "nl" in labels else None
+    if dutch:
+        labels["nl"] += f" + frog {frog.version(dutch)}"
+    backend = SpacyNer(models, default=covered[0] if covered else "", labels=labels, declared=languages, lazy=lazy,
+                       frog=dutch)
 
     def listed(langs: list[str]) -> str:
         per_label: dict[str, list[str]] = {}
@@ -351,9 +358,11 @@ class SpacyNer:
     name = "spacy"
 
     def __init__(self, models: dict, default: str, labels: dict[str, str] | None = None, declared=(),
-                 lazy: dict[str, str] | None = None):
+                 lazy: dict[str, str] | None = None, frog: str | None = None):
         """`models`: language -> loaded pipeline; `lazy`: language -> package, loaded when a text in that language
-        comes (most sources never meet most languages, and a model takes seconds to load in each worker)."""
+        comes (most sources never meet most languages, and a model takes seconds to load in each worker). `frog`:
+        the path of Frog, which reads Dutch texts too (curate/pii/frog.py)."""
+        self.frog = frog
         self.models = dict(models)
         self.lazy = {lang: p for lang, p in (lazy or {}).items() if lang not in self.models}
         self.default = default  # the model of texts in an undeclared language no model covers
@@ -389,11 +398,14 @@ class SpacyNer:
             p in BUNDLED and _bundled_meta(p).get("finds_lowercase_names") for p in self.lazy.values())
         rows = [i for i in range(len(texts)) if texts[i] and (uncased or cased[i])]
         lang_of: dict[int, str] = {}
+        read: dict[int, list[Span]] = {}
         for lang, idx in self._route(texts, rows, seen, langs).items():
             lang_of.update(dict.fromkeys(idx, lang))
             nlp = self.model(lang)
             if not nlp.meta.get("finds_lowercase_names"):
                 idx = [i for i in idx if cased[i]]
+            if lang == "nl" and self.frog:
+                read = dict(zip(idx, frog.entities(self.frog, [texts[i] for i in idx])))
             meta = nlp.meta  # spaCy builds it anew on each read
             lists = _name_lists(nlp.path) if meta.get("name_lists") else None
             borrowed = lang not in meta.get("languages", [nlp.lang])  # es texts, French model
@@ -419,6 +431,8 @@ class SpacyNer:
         for i, text in enumerate(texts):
             if text:
                 out[i] = _repeated(text, _merge(text, out[i]), lang_of.get(i))
+            if i in read:
+                out[i] = frog.combined(text, out[i], read[i], _first_name)
         return out
 
     def _route(self, texts: list, rows: list[int], seen: Counter | None,
@@ -577,6 +591,10 @@ than COMMON is a word ("Mann", "Stato"), and alone more common than COMMON_ALONE
 German surnames too); a word rarer than RARE may be an unlisted name ("Scarpellini"), and words rarer than RARE_PAIR
 side by side too ("Willemijn Oosterhuis"). German capitalises its nouns, and its compounds are rare
 ("Strafverfolgung"): there a lone word must be a listed name."""
+
+
+def _first_name(word: str) -> bool:
+    return _fold(word) in _all_names("first_names")
 
 
 @lru_cache(maxsize=None)
