@@ -3,8 +3,8 @@
     python benchmarks/frog.py [--texts 2000] [--out benchmarks/results/frog.md]
 
 Texts: Dutch, generated from the templates training/names_multi.py kept out of training (as names_languages.py).
-Frog (curate/pii/frog.py) must be installed (`apt-get install frog`). Its peak memory is the largest resident set of
-the child processes (getrusage), so Frog's own and not this script's.
+Frog (curate/pii/frog.py) must be installed (`apt-get install frog frogdata`). Its peak memory is the largest
+resident set of the child processes (getrusage), so Frog's own and not this script's.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
 
     path = frog.program()
     if not path:
-        raise SystemExit("Frog is not installed (apt-get install frog), or COMMONS_FROG is off")
+        raise SystemExit("Frog is not installed (apt-get install frog frogdata), or COMMONS_FROG is off")
     deterministic()
     texts = [t for t, _, _ in Generator(args.seed, part="test").corpus(args.texts, ("nl",))]
     words = sum(len(t.split()) for t in texts)

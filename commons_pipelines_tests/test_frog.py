@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from dagster import AssetKey
@@ -27,9 +28,9 @@ FIRMS = ["Solvay en Telindus maakten gisteren hun jaarcijfers bekend.",
 
 @pytest.fixture(scope="module")
 def frog_path() -> str:
-    if not shutil.which("frog"):
-        apt_install(["frog"], "the Dutch name tests need Frog: run `sudo apt-get update && sudo apt-get install -y "
-                              "--no-install-recommends frog` (Debian package)")
+    if not (shutil.which("frog") and Path("/usr/share/frog/nld/frog.cfg").is_file()):  # the program and its data
+        apt_install(["frog", "frogdata"], "the Dutch name tests need Frog: run `sudo apt-get update && sudo apt-get "
+                                          "install -y --no-install-recommends frog frogdata` (Debian packages)")
     return shutil.which("frog")
 
 
@@ -51,6 +52,14 @@ def test_frog_s_entities_are_character_spans_of_each_text(frog_path):
     assert ("Ahmed Bouali", "PER") in [(texts[2][s:e], k) for s, e, k in found[2]]
     for text, spans in zip(texts, found):
         assert all(text[s:e].strip() == text[s:e] and text[s:e] for s, e, _ in spans)
+
+
+def test_a_word_frog_wrote_otherwise_ends_the_entity_before_it_and_loses_only_its_own_tag():
+    text = "Jan Peeters woont in Gent, bij Eva de Wit."
+    words = [("Jan", "B-PER"), ("Peeters", "I-PER"), ("wóónt", "O"), ("in", "O"), ("Gent", "B-LOC"), (",", "O"),
+             ("bij", "O"), ("Eva", "B-PER"), ("de", "I-PER"), ("Wít", "I-PER"), (".", "O")]
+    assert [(text[s:e], k) for s, e, k in frog._aligned(text, words)] == [
+        ("Jan Peeters", "PER"), ("Gent", "LOC"), ("Eva de", "PER")]
 
 
 def test_dutch_names_the_model_misses_are_found_with_frog(with_frog):

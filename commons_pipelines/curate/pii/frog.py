@@ -1,10 +1,10 @@
 """Frog, a second reader of names in Dutch text next to xx_names, when it is installed.
 
 Frog (LanguageMachines, Radboud and Tilburg universities; GPL-3.0) is a Dutch NLP suite with a memory-based
-named-entity tagger (Timbl) and gazetteers; Debian ships it (`apt-get install frog`: the program and its 245 MB of
-data). It runs as its own program, one process per batch of texts (about 5 s to start, 820 MiB:
-benchmarks/results/frog.md), with its tokenizer, tagger and entity tagger only. `COMMONS_FROG`: the program's path,
-or `off`; unset: `frog` on PATH if there.
+named-entity tagger (Timbl) and gazetteers; Debian ships it (`apt-get install frog frogdata`: the program, and its
+245 MB of data, which apt does not add by itself). It runs as its own program, one process per batch of texts (about
+5 s to start, 820 MiB: benchmarks/results/frog.md), with its tokenizer, tagger and entity tagger only.
+`COMMONS_FROG`: the program's path, or `off`; unset: `frog` on PATH if there.
 
 What it adds (`combined`), chosen on the dev split of CoNLL-2002 Dutch (benchmarks/results/names_labelled_dev.md):
 its person names where xx_names found none, save all-capital acronyms ("ZCTU") and the lower-case words it sometimes
@@ -99,14 +99,18 @@ def _tokens(tsv: str) -> list[list[tuple[str, str]]]:
 
 def _aligned(text: str, words: list[tuple[str, str]]) -> list[Span]:
     """Frog's words found in order in the text, its B-/I- tags made character spans. A word Frog wrote otherwise than
-    the text does is skipped (its tag with it), and the search goes on from the last word found."""
+    the text does is skipped with its tag, and ends the entity before it; after n such words, the next word may lie
+    up to n words of the text further on."""
     spans: list[Span] = []
-    pos, current = 0, None
+    pos, current, lost = 0, None, 0
     for word, tag in words:
         at = text.find(word, pos)
-        if at < 0 or text[pos:at].strip():
-            current = None
+        if at < 0 or len(text[pos:at].split()) > lost:
+            if current:
+                spans.append(tuple(current))
+            current, lost = None, lost + 1
             continue
+        lost = 0
         kind = tag[2:] if tag[:2] in ("B-", "I-") else None
         if current and tag.startswith("I-") and kind == current[2]:
             current[1] = at + len(word)
