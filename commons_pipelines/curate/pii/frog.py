@@ -146,8 +146,8 @@ def combined(text: str, spans: list[Span], frog: list[Span], first_name) -> list
     for span in spans:
         if span[2] == "PERSON" and _overlaps(span, others) and not _overlaps(span, people):
             words = re.findall(r"[^\W\d_]+", text[span[0]:span[1]])
-            if not (any(w[0].isupper() and first_name(w) for w in words[:-1]) or set(re.findall(r"\w+", text[span[0]:span[1]]))
-                    & person_words):
+            opened = any(w[0].isupper() and first_name(w) for w in words[:-1])
+            if not (opened or set(re.findall(r"\w+", text[span[0]:span[1]])) & person_words):
                 continue
         kept.append(span)
     return sorted(kept + [p for p in people if not _overlaps(p, kept)])

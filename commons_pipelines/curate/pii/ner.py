@@ -38,17 +38,17 @@ also tags capitalised nouns, its spans are kept when they hold a listed name or 
 as are the French model's spans in Spanish text), except in Polish, which it learnt from NKJP: there the words that
 Morfeusz 2's dictionary knows as no first name or surname are cut from a span's start, or drop it (`_polish_names`:
 "Wypowiedź Tuska", "Bruksela"). In Dutch, Frog reads the texts too where it is installed (curate/pii/frog.py: the
-Debian package `frog`): its names are added and its organisations overrule the model's. And a listed first name followed by a surname is found where it is silent
-(`_paired_names`, in Spanish text too), and so is a rare listed first name alone, in a Polish case too
-(`_lone_first_names`). In every language a word of a name found in a text is found again where it stands alone
-("Hannelore Wettstädt" ... "sagte Wettstädt": `_repeated`), so that a redacted person is not named two sentences on.
-German court decisions name people the model never saw: a party the court anonymised after a role word ("die Zeugin
-S.": `PARTY`, any language) or as one capital letter ("von E Ersatz zu verlangen": `_pseudonyms`), judges after
-"Richter" and on a line of their own (`_court_names`), a surname after initials (`_initialled`); a legal citation
-("GRUR", "Juris RdNr": `_cited`) and a compound noun ("Revisionskläger": `_compound`) are no names there, nor is a
-lone word of the model that is a form of a German common noun in Wiktionary ("Mikrophone": `_common_noun`). Measured
-in benchmarks/results/names_languages.md and, on public labelled news and court text, in
-benchmarks/results/names_labelled_{dev,test}.md.
+Debian package `frog`): its names are added and its organisations overrule the model's. And a listed first name
+followed by a surname is found where it is silent (`_paired_names`, in Spanish text too), and so is a rare listed
+first name alone, in a Polish case too (`_lone_first_names`). In every language a word of a name found in a text is
+found again where it stands alone ("Hannelore Wettstädt" ... "sagte Wettstädt": `_repeated`), so that a redacted
+person is not named two sentences on. German court decisions name people the model never saw: a party the court
+anonymised after a role word ("die Zeugin S.": `PARTY`, any language) or as one capital letter ("von E Ersatz zu
+verlangen": `_pseudonyms`), judges after "Richter" and on a line of their own (`_court_names`), a surname after
+initials (`_initialled`); a legal citation ("GRUR", "Juris RdNr": `_cited`) and a compound noun ("Revisionskläger":
+`_compound`) are no names there, nor is a lone word of the model that is a form of a German common noun in
+Wiktionary ("Mikrophone": `_common_noun`). Measured in benchmarks/results/names_languages.md and, on public labelled
+news and court text, in benchmarks/results/names_labelled_{dev,test}.md.
 Capitals alone are no evidence where all is written in capitals or in Title Case: a span in capitals needs a listed
 name (`_shouted`: the brand names of medicines), and a lone word from en_names is dropped in a title or in text
 that is not English (`_no_evidence`). Measured on the BDPM's medicine names and the Open Textbook Library's titles
