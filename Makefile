@@ -85,6 +85,10 @@ bench: install $(DATATROVE)/.installed
 	  --out benchmarks/results/pii_ner.md || exit 1; done
 	$(BIN)/python benchmarks/names_real_text.py $(DATA)/opendata/open_textbook_library/OTL.csv --out benchmarks/results/pii_ner.md
 	$(BIN)/python benchmarks/names_languages.py --out benchmarks/results/names_languages.md
+	# Frog's cost, where it is installed (apt-get install frog frogdata); the Dutch rows here and in names_labelled use
+	# it when it is
+	if command -v frog >/dev/null; then $(BIN)/python benchmarks/frog.py --out benchmarks/results/frog.md; \
+	  else echo "benchmarks/results/frog.md not remade: Frog is not installed"; fi
 	# public labelled sets outside ../shared/data (names_labelled.py, language_sentences.py): only when LABELLED names their folder
 	if [ -n "$(LABELLED)" ]; then for s in test dev; do $(BIN)/python benchmarks/names_labelled.py $(LABELLED) --split $$s \
 	  --out benchmarks/results/names_labelled_$$s.md || exit 1; for c in sentences web; do \
