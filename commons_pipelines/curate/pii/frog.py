@@ -60,7 +60,7 @@ def version(path: str) -> str:
     return found.group(1) if found else "?"
 
 
-def entities(path: str, texts: list[str], threads: int = 1) -> list[list[Span]]:
+def entities(path: str, texts: list[str]) -> list[list[Span]]:
     """Per text, Frog's named entities as (start, end, type) character spans: PER, LOC, ORG, PRO, EVE, MISC."""
     out: list[list[Span]] = [[] for _ in texts]
     if not texts:
@@ -71,7 +71,7 @@ def entities(path: str, texts: list[str], threads: int = 1) -> list[list[Span]]:
         for text in texts:  # one line a sentence (-n); Frog's tokenizer splits a longer line further
             lines += [line for line in text.splitlines() if line.strip()] + [SEPARATOR]
         given.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        run = subprocess.run([path, "--skip=mpcla", "-n", f"--threads={threads}", "-t", str(given), "-o", str(said)],
+        run = subprocess.run([path, "--skip=mpcla", "-n", "--threads=1", "-t", str(given), "-o", str(said)],
                              cwd=folder, capture_output=True, text=True)
         if run.returncode != 0 or not said.is_file():
             tail = (run.stderr or run.stdout).strip().splitlines()[-5:]
